@@ -1,0 +1,156 @@
+"""Model packs: a folder with ``pack.toml`` and ONNX files, checked when opened.
+
+A pack names its *profile*, and the profile's table says which models it must hold and
+which tensor names, shapes and element types each must have. A wrong, truncated or swapped
+file therefore fails here with a sentence that names the file and what was expected, never
+deep inside ONNX Runtime during a render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ModelPackError
+from .runtime import Runtime, default_runtime
+
+BUILTIN_PACK_DIR = Path(__file__).resolve().parent / "builtin_pack"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple[int | None, ...]  # None: any size
+    dtype: str = "tensor(float)"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+PROFILES: dict[str, dict[str, ModelSpec]] = {
+    "builtin": {
+        "face_detector": ModelSpec(
+            (TensorSpec("input", (1, 128, 128, 3)),),
+            (TensorSpec("regressors", (1, 896, 16)), TensorSpec("classificators", (1, 896, 1))),
+        ),
+        "face_landmarks": ModelSpec(
+            (TensorSpec("input_1", (1, 192, 192, 3)),),
+            (TensorSpec("conv2d_21", (1, 1, 1, 1404)), TensorSpec("conv2d_31", (1, 1, 1, 1))),
+        ),
+        "iris_landmarks": ModelSpec(
+            (TensorSpec("input_1", (1, 64, 64, 3)),),
+            (
+                TensorSpec("output_eyes_contours_and_brows", (1, 213)),
+                TensorSpec("output_iris", (1, 15)),
+            ),
+        ),
+    },
+}
+
+
+@dataclass
+class ModelPack:
+    """An opened, verified pack. ``session(key)`` gives a ready ONNX Runtime session."""
+
+    folder: Path
+    name: str
+    profile: str
+    license: str
+    files: dict[str, Path]
+    sha256: dict[str, str]
+    runtime: Runtime = field(default_factory=default_runtime)
+
+    def session(self, key: str):
+        return self.runtime.session(self.files[key], name=f"{self.name}/{self.files[key].name}")
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "profile": self.profile, "folder": str(self.folder),
+                "license": self.license, "sha256": dict(self.sha256)}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_toml(folder: Path) -> dict:
+    toml_path = folder / "pack.toml"
+    if not folder.is_dir():
+        raise ModelPackError(f"Model pack folder not found: {folder}; choose an existing folder.")
+    if not toml_path.is_file():
+        raise ModelPackError(
+            f"{folder} is not a model pack (no pack.toml); choose the folder that holds it."
+        )
+    try:
+        return tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ModelPackError(f"{toml_path} is not valid TOML ({exc}); fix or replace it.") from exc
+
+
+def _check_tensors(label: str, actual, expected: tuple[TensorSpec, ...], kind: str) -> None:
+    by_name = {t.name: t for t in actual}
+    for spec in expected:
+        got = by_name.get(spec.name)
+        if got is None:
+            raise ModelPackError(
+                f"{label} has no {kind} tensor '{spec.name}' (it has {sorted(by_name)}); "
+                "it is not the model this pack profile expects."
+            )
+        shape = tuple(d if isinstance(d, int) else None for d in got.shape)
+        fits = len(shape) == len(spec.shape) and all(
+            e is None or a is None or a == e for a, e in zip(shape, spec.shape, strict=True)
+        )
+        if not fits or got.type != spec.dtype:
+            raise ModelPackError(
+                f"{label}: {kind} '{spec.name}' is {got.type} {list(shape)}, expected "
+                f"{spec.dtype} {list(spec.shape)}; it is not the model this profile expects."
+            )
+
+
+def open_pack(folder: str | Path | None = None, runtime: Runtime | None = None,
+              verify_hashes: bool = True) -> ModelPack:
+    """Open and verify a pack folder (the built-in pack when ``folder`` is None)."""
+    folder = Path(folder) if folder else BUILTIN_PACK_DIR
+    meta = _read_toml(folder)
+    info = meta.get("pack", {})
+    profile = info.get("profile", "")
+    if profile not in PROFILES:
+        raise ModelPackError(
+            f"{folder / 'pack.toml'} names profile '{profile}', which this version does not "
+            f"know (known: {', '.join(sorted(PROFILES))})."
+        )
+    runtime = runtime or default_runtime()
+    files: dict[str, Path] = {}
+    digests: dict[str, str] = {}
+    models = meta.get("models", {})
+    for key, spec in PROFILES[profile].items():
+        entry = models.get(key)
+        if not entry or "file" not in entry:
+            raise ModelPackError(
+                f"{folder / 'pack.toml'} lists no [models.{key}] file; the '{profile}' "
+                "profile needs it."
+            )
+        path = folder / entry["file"]
+        if not path.is_file():
+            raise ModelPackError(f"Model file missing: {path}; restore it or re-install the pack.")
+        digest = _sha256(path)
+        if verify_hashes and entry.get("sha256") and entry["sha256"] != digest:
+            raise ModelPackError(
+                f"Model file {path.name} does not match the sha256 in pack.toml (damaged or "
+                "replaced); restore the original file."
+            )
+        sess = runtime.session(path, name=f"{info.get('name', folder.name)}/{path.name}")
+        _check_tensors(path.name, sess.get_inputs(), spec.inputs, "input")
+        _check_tensors(path.name, sess.get_outputs(), spec.outputs, "output")
+        files[key] = path
+        digests[key] = digest
+    return ModelPack(folder, info.get("name", folder.name), profile, info.get("license", ""),
+                     files, digests, runtime)
