@@ -1,0 +1,149 @@
+"""Writing a take to disk: frames on a background thread, each file atomic; ``run.json``.
+
+PNG encoding (cv2, which releases the GIL) overlaps with rendering on the other core. Each
+frame is written to a temporary name and renamed, so a cancelled or crashed run leaves only
+complete frames. Provenance text goes into every PNG as a tEXt chunk.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import queue
+import struct
+import threading
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import OutputError
+
+FRAME_PATTERN = "frame_{:06d}.png"
+
+
+def _png_text_chunk(keyword: str, text: str) -> bytes:
+    body = keyword.encode("latin-1") + b"\0" + text.encode("latin-1", "replace")
+    crc = zlib.crc32(b"tEXt" + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", crc)
+
+
+def encode_png(rgb: np.ndarray, text: dict[str, str], compression: int = 1) -> bytes:
+    """PNG bytes with tEXt chunks inserted right after the IHDR chunk."""
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise OutputError("The PNG encoder failed on a frame; report this as a bug.")
+    data = buf.tobytes()
+    ihdr_end = 8 + 4 + 4 + 13 + 4  # signature, length, type, IHDR body, CRC
+    chunks = b"".join(_png_text_chunk(k, v) for k, v in text.items())
+    return data[:ihdr_end] + chunks + data[ihdr_end:]
+
+
+def read_png_text(path: str | Path) -> dict[str, str]:
+    """tEXt chunks of a PNG file (used by tests and by anyone checking provenance)."""
+    data = Path(path).read_bytes()
+    pos, out = 8, {}
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"tEXt":
+            key, _, value = data[pos + 8:pos + 8 + length].partition(b"\0")
+            out[key.decode("latin-1")] = value.decode("latin-1")
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return out
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` via a temporary file in the same folder and a rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise output_error(path, exc) from exc
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"The disk is full while writing {path.name} in {path.parent}; "
+                           "free some space and generate again.")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"The output folder {path.parent} is not writable; choose another "
+                           "folder or fix its permissions.")
+    return OutputError(f"Could not write {path} ({exc.strerror or exc}); check the output "
+                       "folder.")
+
+
+def write_json(path: Path, payload: dict) -> None:
+    write_atomic(path, (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode())
+
+
+class FrameWriter:
+    """Encodes and writes frames on a worker thread; ``put`` blocks when it falls behind.
+
+    Use as a context manager; errors on the worker (full disk...) surface on the next
+    ``put`` or on ``close`` as OutputError.
+    """
+
+    def __init__(self, folder: Path, text: dict[str, str], compression: int = 1,
+                 max_pending: int = 6):
+        self.folder = folder
+        self.text = text
+        self.compression = compression
+        self.written = 0  # frames known complete on disk
+        self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="vasa-frame-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue  # drain without writing after a failure
+            index, frame = item
+            try:
+                data = encode_png(frame, self.text, self.compression)
+                write_atomic(self.folder / FRAME_PATTERN.format(index), data)
+                self.written = index
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                self._error = exc
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def put(self, index: int, frame: np.ndarray) -> None:
+        """Queue frame ``index`` (1-based) for writing."""
+        self._raise_pending()
+        self._queue.put((index, frame))
+
+    def close(self) -> None:
+        """Wait until every queued frame is on disk; raise a worker error if any."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise_pending()
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        if exc_type is None:
+            self.close()
+        elif self._thread.is_alive():  # already failing: finish queued frames, keep that error
+            self._queue.put(None)
+            self._thread.join()

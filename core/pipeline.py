@@ -1,0 +1,220 @@
+"""One take, end to end: portrait + voice -> frames, ``motion.npz`` and ``run.json``.
+
+Inputs are all checked before the output folder is touched, so a bad input leaves nothing
+behind. Frames stream to disk as they are rendered (memory stays bounded whatever the audio
+length); cancelling stops after the current frame and leaves complete frames and a
+``run.json`` that says where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import ENGINE_NAME, __version__, runtime
+from .audio import compute_features, load_audio
+from .errors import OutputError, VasaError
+from .face import FaceAnalyzer
+from .frames_io import FRAME_PATTERN, FrameWriter, output_error, write_json
+from .image import load_image
+from .motion import MotionTrack
+from .motion_procedural import MotionSettings, generate_motion
+from .pack import open_pack
+from .render import WarpRenderer
+
+Progress = Callable[[float, str], None]
+FRAMES_DIR = "frames"
+
+
+@dataclass
+class Settings:
+    """Everything that shapes a take; recorded in ``run.json``."""
+
+    fps: float = 25.0
+    seed: int = 0
+    motion_intensity: float = 1.0
+    lipsync_strength: float = 1.0
+    blink_rate_per_min: float = 17.0
+    png_compression: int = 1
+    pack: str | None = None  # model pack folder; None = the built-in pack
+    provider: str = "auto"
+    threads: int = 0
+    overwrite: bool = False
+
+    def motion(self) -> MotionSettings:
+        return MotionSettings(self.seed, self.motion_intensity, self.lipsync_strength,
+                              self.blink_rate_per_min)
+
+
+@dataclass
+class TakeResult:
+    out_dir: Path
+    status: str  # complete, cancelled
+    n_frames: int
+    frames_written: int
+    provider: str
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.out_dir / FRAMES_DIR
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def prepare_output(out_dir: Path, overwrite: bool) -> Path:
+    """Create the take folder; refuse to mix with another take unless told to replace it."""
+    frames = out_dir / FRAMES_DIR
+    if (out_dir / "run.json").exists() or (frames.is_dir() and any(frames.iterdir())):
+        if not overwrite:
+            raise OutputError(f"{out_dir} already holds a take; choose a new folder or pass "
+                              "--overwrite to replace it.")
+        shutil.rmtree(frames, ignore_errors=True)
+        for name in ("run.json", "motion.npz"):
+            (out_dir / name).unlink(missing_ok=True)
+    try:
+        frames.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out_dir / FRAMES_DIR, exc) from exc
+    return frames
+
+
+def versions() -> dict[str, str]:
+    return {"engine": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "onnxruntime": runtime.onnxruntime_version(),
+            "opencv": cv2.__version__}
+
+
+def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
+             settings: Settings | None = None, progress: Progress | None = None,
+             cancel: threading.Event | Callable[[], bool] | None = None) -> TakeResult:
+    """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``)."""
+    settings = settings or Settings()
+    if not (settings.fps > 0 and settings.fps <= 240):
+        raise VasaError(f"Frame rate {settings.fps} is out of range; use 1 to 240 fps.")
+    report = progress or (lambda fraction, message: None)
+    image_path, audio_path, out_dir = Path(image), Path(audio), Path(out_dir)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    timings: dict[str, float] = {}
+    t0 = clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    rt = runtime.Runtime(runtime.RuntimeConfig(settings.provider, settings.threads))
+    report(0.0, "Reading inputs")
+    pixels = load_image(image_path)
+    samples = load_audio(audio_path)
+    lap("load")
+    pack = open_pack(settings.pack, runtime=rt)
+    face = FaceAnalyzer(pack).analyze(pixels, image_path.name)
+    lap("face")
+    report(0.03, "Analysing the voice")
+    features = compute_features(samples, settings.fps)
+    lap("audio_features")
+    track = generate_motion(features, settings.motion())
+    lap("motion")
+    renderer = WarpRenderer(pixels, face, rt)
+    lap("renderer_setup")
+
+    frames_dir = prepare_output(out_dir, settings.overwrite)
+    track.meta |= {"image": str(image_path), "audio": str(audio_path)}
+    track.save(out_dir / "motion.npz")
+    record = {
+        "engine": {"name": ENGINE_NAME, "version": __version__},
+        "status": "running",
+        "inputs": {
+            "image": {"path": str(image_path.resolve()), "sha256": _sha256(image_path),
+                      "size": list(face.image_size)},
+            "audio": {"path": str(audio_path.resolve()), "sha256": _sha256(audio_path),
+                      "duration_s": round(len(samples) / 16000, 4)},
+        },
+        "settings": asdict(settings),
+        "seed": settings.seed,
+        "fps": settings.fps,
+        "n_frames": track.n_frames,
+        "frames": {"folder": FRAMES_DIR, "pattern": FRAME_PATTERN.replace("{:06d}", "%06d"),
+                   "first": 1},
+        "face": face.to_dict(),
+        "pack": pack.describe(),
+        "versions": versions(),
+        "started_at": started,
+    }
+    write_json(out_dir / "run.json", record)
+    provenance = {
+        "Software": f"{ENGINE_NAME} {__version__}",
+        "Description": f"Synthetic talking-head video frame generated by {ENGINE_NAME} "
+                       f"{__version__} from {image_path.name} and {audio_path.name}.",
+    }
+    n = track.n_frames
+    status, error = "complete", None
+    writer = FrameWriter(frames_dir, provenance, settings.png_compression)
+    try:
+        with writer:
+            for i in range(n):
+                if _is_cancelled(cancel):
+                    status = "cancelled"
+                    break
+                writer.put(i + 1, renderer.render(track.frame(i)))
+                if i % 5 == 0 or i == n - 1:
+                    report(0.05 + 0.95 * (i + 1) / n, f"Frame {i + 1} of {n}")
+    except KeyboardInterrupt:
+        status = "cancelled"
+    except VasaError as exc:
+        status, error = "failed", str(exc)
+        raise
+    finally:
+        lap("render")
+        timings["total"] = round(time.perf_counter() - t0, 4)
+        record |= {
+            "status": status,
+            "frames_written": writer.written,
+            "provider": rt.provider_summary(),
+            "providers": rt.report(),
+            "timings_s": timings,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if status == "cancelled":
+            record["stopped_at_frame"] = writer.written
+        if error:
+            record["error"] = error
+        try:
+            write_json(out_dir / "run.json", record)
+        except OutputError:
+            if error is None:
+                raise
+    report(1.0, "Done" if status == "complete" else "Cancelled")
+    return TakeResult(out_dir, status, n, writer.written, rt.provider_summary(), timings,
+                      list(face.notes))
+
+
+def load_track(out_dir: str | Path) -> MotionTrack:
+    return MotionTrack.load(Path(out_dir) / "motion.npz")

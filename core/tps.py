@@ -1,0 +1,76 @@
+"""A thin-plate-spline displacement field on a coarse grid, and its backward map.
+
+The control points stay where they are in the source photo, so the spline's system matrix
+and its values on the grid are solved once; each frame is then one matrix product
+(displacements -> field on the grid). The renderer needs the *backward* map (for each
+output pixel, where to sample the photo); a few fixed-point steps invert the forward field.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def _kernel(r2: np.ndarray) -> np.ndarray:
+    """U(r) = r^2 log r, written on r^2 (0 at r = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 0.5 * r2 * np.log(r2)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+class CoarseTps:
+    """Maps control-point displacements to a backward sampling grid.
+
+    ``points``: [N, 2] control points in region pixels (edge-based coordinates);
+    ``grid_shape``: (gh, gw) coarse grid spanning pixel centres of a ``size`` region.
+    """
+
+    def __init__(self, points: np.ndarray, size: tuple[int, int], grid_shape: tuple[int, int],
+                 smoothing: float = 1e-5, margin: float = 0.06):
+        w, h = size
+        gh, gw = grid_shape
+        self.size, self.grid_shape = size, grid_shape
+        self.scale = float(max(w, h))
+        c = points.astype(np.float64) / self.scale
+        n = len(c)
+        k = _kernel(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)) + smoothing * np.eye(n)
+        p = np.concatenate([np.ones((n, 1)), c], 1)
+        system = np.zeros((n + 3, n + 3))
+        system[:n, :n], system[:n, n:], system[n:, :n] = k, p, p.T
+        solve = np.linalg.inv(system)[:, :n]  # displacement -> spline coefficients
+        xs = np.linspace(0.5, w - 0.5, gw)
+        ys = np.linspace(0.5, h - 0.5, gh)
+        gx, gy = np.meshgrid(xs, ys)
+        self.grid = np.stack([gx, gy], -1).astype(np.float32)  # [gh, gw, 2] pixel centres
+        g = self.grid.reshape(-1, 2).astype(np.float64) / self.scale
+        kg = _kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1))
+        pg = np.concatenate([np.ones((len(g), 1)), g], 1)
+        self.operator = (np.concatenate([kg, pg], 1) @ solve).astype(np.float32)  # [G, N]
+        # Fade the field to zero at the region's edge, so nothing outside it moves.
+        fx = np.clip(np.minimum(xs, w - xs) / (margin * w), 0, 1)
+        fy = np.clip(np.minimum(ys, h - ys) / (margin * h), 0, 1)
+        self.window = (np.outer(fy, fx) ** 2 * (3 - 2 * np.outer(fy, fx))).astype(np.float32)
+
+    def forward(self, displacement: np.ndarray) -> np.ndarray:
+        """[gh, gw, 2] forward displacement field (pixels) for [N, 2] control displacements."""
+        field = self.operator @ displacement.astype(np.float32)
+        return field.reshape(*self.grid_shape, 2) * self.window[..., None]
+
+    def backward(self, displacement: np.ndarray, iterations: int = 3) -> np.ndarray:
+        """[gh, gw, 2] source positions (region pixels) to sample for each grid point."""
+        field = self.forward(displacement)
+        if not np.any(field):
+            return self.grid.copy()
+        gh, gw = self.grid_shape
+        w, h = self.size
+        # Position (pixels) -> fractional coarse-grid index, for sampling the field.
+        to_index = np.array([(gw - 1) / max(w - 1, 1e-9), (gh - 1) / max(h - 1, 1e-9)],
+                            np.float32)
+        pos = self.grid - field
+        for _ in range(iterations):
+            idx = (pos - 0.5) * to_index
+            sampled = cv2.remap(field, idx[..., 0], idx[..., 1], cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+            pos = self.grid - sampled
+        return pos
