@@ -88,7 +88,8 @@ def _generate(args) -> int:
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time each stage on a 512x512 portrait and 20 s of audio")
     p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--keep", type=Path, default=None, help="keep the take in this folder")
+    p.add_argument("--keep", type=Path, default=None, help="keep the last take in this folder")
+    p.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         from .bench import run_bench
 
-        return run_bench(args.seconds, args.keep)
+        return run_bench(args.seconds, args.keep, args.runs)
     except VasaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -22,6 +22,11 @@ from . import face_regions as fr
 from .face import SourceFace
 
 RING_COUNT = 24
+# Blink: the upper lid travels this share of the eye opening, the lower lid rises a little,
+# and the skin up to the crease follows the lid so the eye is covered by eyelid skin.
+LID_CLOSE = 0.92
+LOWER_LID_RISE = 0.08
+CREASE_SHARE = 0.75
 # (x radius in face widths, y radius in face heights, share of the head's motion)
 RINGS = ((0.95, 1.0, 1.0), (1.45, 1.5, 0.45))
 
@@ -136,17 +141,17 @@ class Deformer:
                 zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES, strict=True)):
             blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
             gap = up[list(lower), 1] - up[list(upper), 1]  # eye opening along the lid
-            close = 0.88 * blink
+            close = LID_CLOSE * blink
             disp[list(upper), 1] += close * gap
-            disp[list(crease), 1] += 0.5 * close * gap
-            disp[list(lower), 1] -= 0.06 * blink * gap
+            disp[list(crease), 1] += CREASE_SHARE * close * gap
+            disp[list(lower), 1] -= LOWER_LID_RISE * blink * gap
             # Irises: squeezed with the opening, and moved by gaze while the eye is open.
             xs = up[list(upper), 0]
             order = np.argsort(xs)
             top = np.interp(iris[e, :, 0], xs[order], up[list(upper), 1][order])
             bottom = np.interp(iris[e, :, 0], xs[order], up[list(lower), 1][order])
             new_top = top + close * (bottom - top)
-            new_bottom = bottom - 0.06 * blink * (bottom - top)
+            new_bottom = bottom - LOWER_LID_RISE * blink * (bottom - top)
             frac = (iris[e, :, 1] - top) / np.maximum(bottom - top, 1e-6)
             squeezed = new_top + frac * (new_bottom - new_top)
             eye_w = abs(up[upper[-1], 0] - up[upper[0], 0])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import binary_dilation, gaussian_filter1d
 
 from .audio import AudioFeatures
 from .motion import STANDARD_CHANNELS, MotionTrack
@@ -58,8 +58,12 @@ def _mouth(features: AudioFeatures, strength: float) -> dict[str, np.ndarray]:
     voiced = features.voicing.astype(np.float64)
     target = np.clip((loud - SPEECH_OFF) / (1.0 - SPEECH_OFF), 0.0, 1.0) ** 0.8
     target *= 0.45 + 0.55 * np.clip(voiced / 0.6, 0.0, 1.0)
-    target[~speech_mask(features)] = 0.0
-    jaw = _smooth_attack_release(target, fps, 0.025, 0.06) * 0.75 * strength
+    speech = speech_mask(features)
+    target[~speech] = 0.0
+    jaw = _smooth_attack_release(target, fps, 0.025, 0.04) * 0.6 * strength
+    # Lips shut within ~two frames of the voice stopping (the follower's tail is cut).
+    near_speech = binary_dilation(speech, iterations=max(1, round(0.05 * fps)))
+    jaw[~near_speech | (jaw < 0.02 * max(strength, 1e-6))] = 0.0
     # Lip rounding from spectral balance: rounded vowels put energy low, spread ones high.
     mel = features.mel.astype(np.float64)
     low, high = mel[:, 2:12].mean(1), mel[:, 22:36].mean(1)
@@ -129,7 +133,8 @@ def _gaze(n: int, fps: float, rng: np.random.Generator) -> dict[str, np.ndarray]
         pitch[i:i + hold] = rng.normal(0.0, 1.5)
         i += hold
     sigma = max(fps * 0.02, 0.3)
-    return {"gaze_yaw": gaussian_filter1d(yaw, sigma), "gaze_pitch": gaussian_filter1d(pitch, sigma)}
+    return {"gaze_yaw": gaussian_filter1d(yaw, sigma),
+            "gaze_pitch": gaussian_filter1d(pitch, sigma)}
 
 
 def generate_motion(features: AudioFeatures, settings: MotionSettings | None = None) -> MotionTrack:

@@ -38,7 +38,9 @@ class CoarseTps:
         p = np.concatenate([np.ones((n, 1)), c], 1)
         system = np.zeros((n + 3, n + 3))
         system[:n, :n], system[:n, n:], system[n:, :n] = k, p, p.T
-        solve = np.linalg.inv(system)[:, :n]  # displacement -> spline coefficients
+        # Displacement -> spline coefficients; applied per frame (cheaper than folding it
+        # into the grid operator, which would cost a G x N x N product at set-up).
+        self.solve = np.linalg.inv(system)[:, :n].astype(np.float32)
         xs = np.linspace(0.5, w - 0.5, gw)
         ys = np.linspace(0.5, h - 0.5, gh)
         gx, gy = np.meshgrid(xs, ys)
@@ -46,7 +48,7 @@ class CoarseTps:
         g = self.grid.reshape(-1, 2).astype(np.float64) / self.scale
         kg = _kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1))
         pg = np.concatenate([np.ones((len(g), 1)), g], 1)
-        self.operator = (np.concatenate([kg, pg], 1) @ solve).astype(np.float32)  # [G, N]
+        self.basis = np.concatenate([kg, pg], 1).astype(np.float32)  # [G, N + 3]
         # Fade the field to zero at the region's edge, so nothing outside it moves.
         fx = np.clip(np.minimum(xs, w - xs) / (margin * w), 0, 1)
         fy = np.clip(np.minimum(ys, h - ys) / (margin * h), 0, 1)
@@ -54,7 +56,7 @@ class CoarseTps:
 
     def forward(self, displacement: np.ndarray) -> np.ndarray:
         """[gh, gw, 2] forward displacement field (pixels) for [N, 2] control displacements."""
-        field = self.operator @ displacement.astype(np.float32)
+        field = self.basis @ (self.solve @ displacement.astype(np.float32))
         return field.reshape(*self.grid_shape, 2) * self.window[..., None]
 
     def backward(self, displacement: np.ndarray, iterations: int = 3) -> np.ndarray:

@@ -1,0 +1,66 @@
+"""``make bench``: time each stage of a take on a 512x512 portrait and 20 s of speech.
+
+Prints per-stage seconds, end-to-end frames per second, the real-time factor (processing
+time / audio duration; below 1 is faster than real time) and peak memory. Benchmarks are
+reported, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .pipeline import Settings, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_IMAGE = ROOT / "samples" / "astronaut.png"
+SAMPLE_AUDIO = ROOT / "samples" / "speech.wav"
+
+
+def make_audio(path: Path, seconds: float) -> Path:
+    """The sample speech looped (with short pauses) to ``seconds``."""
+    speech, sr = sf.read(SAMPLE_AUDIO, dtype="float32")
+    gap = np.zeros(int(0.4 * sr), np.float32)
+    unit = np.concatenate([speech, gap])
+    reps = int(np.ceil(seconds * sr / len(unit)))
+    sf.write(path, np.tile(unit, reps)[: int(seconds * sr)], sr)
+    return path
+
+
+def run_bench(seconds: float = 20.0, keep: Path | None = None, runs: int = 3) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = make_audio(Path(tmp) / "bench.wav", seconds)
+        results = []
+        for i in range(runs):
+            out = keep if keep and i == runs - 1 else Path(tmp) / f"take{i}"
+            results.append(generate(SAMPLE_IMAGE, audio, out, Settings(overwrite=True)))
+    totals = [r.timings["total"] for r in results]
+    median = results[totals.index(statistics.median_low(totals))]
+    n = median.n_frames
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"benchmark: 512x512 portrait, {seconds:.0f} s audio, {n} frames at 25 fps, "
+          f"median of {runs} runs")
+    print(f"machine: {platform.machine()}, {_cores()} cores; provider {median.provider}")
+    for stage, value in median.timings.items():
+        if stage != "total":
+            print(f"  {stage:<16}{value * 1000:9.1f} ms")
+    total = median.timings["total"]
+    render = median.timings["render"]
+    print(f"  {'total':<16}{total * 1000:9.1f} ms")
+    print(f"render + write:     {n / render:7.1f} frames/s")
+    print(f"end to end:         {n / total:7.1f} frames/s")
+    print(f"real-time factor:   {total / seconds:7.3f}  (below 1 = faster than real time)")
+    print(f"peak memory:        {peak_mb:7.0f} MB")
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
