@@ -7,6 +7,7 @@ mediapipe is needed at run time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -85,11 +86,15 @@ class FaceAnalyzer:
         h, w = image.shape[:2]
         side = max(w, h)
         found = self._detect_in(image, Roi(w / 2, h / 2, side))
-        if not found and side >= 2 * face_detect.INPUT_SIZE:
-            tile = side / 2
-            for cy in np.linspace(tile / 2, max(tile / 2, h - tile / 2), 3):
-                for cx in np.linspace(tile / 2, max(tile / 2, w - tile / 2), 3):
+        tile = side / 2
+        while not found and tile >= 2 * face_detect.INPUT_SIZE:
+            # Overlapping tiles, halving in size until a face turns up (small faces only).
+            nx = max(1, math.ceil(2 * w / tile) - 1)
+            ny = max(1, math.ceil(2 * h / tile) - 1)
+            for cy in np.linspace(tile / 2, max(tile / 2, h - tile / 2), ny):
+                for cx in np.linspace(tile / 2, max(tile / 2, w - tile / 2), nx):
                     found += self._detect_in(image, Roi(float(cx), float(cy), tile))
+            tile /= 2
         if not found:
             return []
         boxes = np.array([d.box for d in found], np.float32)

@@ -8,6 +8,7 @@ project imports ``onnxruntime``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ class Runtime:
     def session(self, model: str | bytes, name: str | None = None) -> ort.InferenceSession:
         """A cached session for an ONNX file path or serialized model bytes."""
         key_name = name or str(model)
-        key = (key_name, self.config.provider)
+        key = (_identity(model), self.config.provider)
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
@@ -133,6 +134,18 @@ class Runtime:
         used = sorted({v.provider for v in self._info.values()})
         reasons = sorted({v.reason for v in self._info.values()})
         return f"{', '.join(used)} ({'; '.join(reasons)})"
+
+
+def _identity(model: str | Path | bytes) -> str:
+    """What a cached session stands for: the file (path, size, mtime) or the bytes' digest."""
+    if isinstance(model, bytes | bytearray):
+        return "sha256:" + hashlib.sha256(model).hexdigest()
+    path = Path(model).resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path)
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def _first_line(exc: BaseException) -> str:
