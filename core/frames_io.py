@@ -107,6 +107,7 @@ class FrameWriter:
         self.written = 0  # frames known complete on disk
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
+        self._reported = False
         self._thread = threading.Thread(target=self._work, name="vasa-frame-writer",
                                         daemon=True)
         self._thread.start()
@@ -127,9 +128,11 @@ class FrameWriter:
                 self._error = exc
 
     def _raise_pending(self) -> None:
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
+        # The error stays set so the worker skips every later frame (no hole in the
+        # numbering); it is raised once, on the caller's thread.
+        if self._error is not None and not self._reported:
+            self._reported = True
+            raise self._error
 
     def put(self, index: int, frame: np.ndarray) -> None:
         """Queue frame ``index`` (1-based) for writing."""

@@ -100,10 +100,15 @@ def _blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float) -
 
 def _smooth_noise(n: int, fps: float, rng: np.random.Generator, seconds: float) -> np.ndarray:
     """Band-limited noise with unit standard deviation and a time scale of ``seconds``."""
+    sigma = max(seconds * fps, 0.5)
     pad = int(seconds * fps * 3) + 1
-    x = gaussian_filter1d(rng.standard_normal(n + 2 * pad), sigma=max(seconds * fps, 0.5))
-    x = x[pad:pad + n]
-    return x / (x.std() + 1e-9) if n > 1 else x
+    x = gaussian_filter1d(rng.standard_normal(n + 2 * pad), sigma=sigma)
+    # Scale by the filter's own gain (the std of filtered unit white noise), not by the
+    # clip's sample std, which is tiny on clips shorter than the time scale.
+    impulse = np.zeros(2 * int(4 * sigma + 0.5) + 1)
+    impulse[len(impulse) // 2] = 1.0
+    gain = float(np.sqrt(np.square(gaussian_filter1d(impulse, sigma)).sum()))
+    return x[pad:pad + n] / gain
 
 
 def _head(features: AudioFeatures, rng: np.random.Generator, k: float) -> dict[str, np.ndarray]:

@@ -191,6 +191,9 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     except VasaError as exc:
         status, error = "failed", str(exc)
         raise
+    except BaseException as exc:  # a bug or a system error: the take is not complete either
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         lap("render")
         timings["total"] = round(time.perf_counter() - t0, 4)

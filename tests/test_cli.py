@@ -1,0 +1,134 @@
+"""The command line, run as users run it: ``python -m core ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.audio import SAMPLE_RATE, load_audio
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
+SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
+
+
+def run_cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def other_lines(stderr: str) -> list[str]:
+    """stderr lines that are neither the error, progress nor a libpng warning."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if not line.startswith(("error:", "[", "libpng warning"))
+    ]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """Two seconds of the bundled speech sample."""
+    path = tmp_path_factory.mktemp("cli") / "speech_2s.wav"
+    sf.write(str(path), load_audio(SAMPLE_AUDIO)[: 2 * SAMPLE_RATE], SAMPLE_RATE)
+    return path
+
+
+def test_help():
+    top = run_cli("--help")
+    assert top.returncode == 0
+    assert "generate" in top.stdout and "bench" in top.stdout
+    sub = run_cli("generate", "--help")
+    assert sub.returncode == 0
+    for flag in ("--image", "--audio", "--out", "--fps", "--seed", "--overwrite", "--video"):
+        assert flag in sub.stdout, flag
+
+
+def test_generate_frames_and_video(clip: Path, tmp_path: Path):
+    out = tmp_path / "take"
+    video = tmp_path / "take.mp4"
+    result = run_cli(
+        "generate", "--image", SAMPLE_IMAGE, "--audio", clip, "--out", out, "--video", video
+    )
+    assert result.returncode == 0, result.stderr
+    assert "complete: 50/50 frames" in result.stdout
+    assert f"video: {video}" in result.stdout
+    assert "Traceback" not in result.stderr
+    frames = sorted((out / "frames").glob("frame_*.png"))
+    assert [p.name for p in frames] == [f"frame_{i:06d}.png" for i in range(1, 51)]
+    assert cv2.imread(str(frames[-1])).shape == (512, 512, 3)
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "complete" and record["frames_written"] == 50
+    assert video.is_file() and video.stat().st_size > 20_000
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temp mp4 left
+
+    import imageio_ffmpeg
+
+    n_frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(video))
+    assert n_frames == 50
+    assert seconds == pytest.approx(2.0, abs=0.1)
+
+
+def _gray(folder: Path) -> Path:
+    path = folder / "gray.png"
+    cv2.imwrite(str(path), np.full((256, 256, 3), 128, np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["progress", "quiet"])
+@pytest.mark.parametrize("case", ["missing-audio", "no-face"])
+def test_bad_input_is_one_error_line(case: str, quiet: bool, clip: Path, tmp_path: Path):
+    if case == "missing-audio":
+        image, audio, phrase = SAMPLE_IMAGE, tmp_path / "nope.wav", "Audio file not found"
+    else:
+        image, audio, phrase = _gray(tmp_path), clip, "No face found"
+    out = tmp_path / "take"
+    args = ["generate", "--image", image, "--audio", audio, "--out", out]
+    result = run_cli(*args, *(["--quiet"] if quiet else []))
+    assert result.returncode == 2
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1, result.stderr
+    assert phrase in errors[0]
+    assert "Traceback" not in result.stderr
+    assert other_lines(result.stderr) == [], result.stderr
+    if quiet:
+        assert not any(line.startswith("[") for line in result.stderr.splitlines())
+    assert result.stdout == ""
+    assert not out.exists()
+
+
+def test_existing_take_needs_overwrite(clip: Path, tmp_path: Path):
+    out = tmp_path / "take"
+    (out / "frames").mkdir(parents=True)
+    (out / "frames" / "frame_000001.png").write_bytes(b"old frame")
+    (out / "run.json").write_text('{"status": "complete"}\n')
+    result = run_cli("generate", "--image", SAMPLE_IMAGE, "--audio", clip, "--out", out, "--quiet")
+    assert result.returncode == 2
+    errors = error_lines(result.stderr)
+    assert len(errors) == 1 and "--overwrite" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert (out / "run.json").read_text() == '{"status": "complete"}\n'
+    assert (out / "frames" / "frame_000001.png").read_bytes() == b"old frame"
+    assert sorted(p.name for p in out.rglob("*")) == ["frame_000001.png", "frames", "run.json"]
+
+
+def test_bad_arguments_exit_2(tmp_path: Path):
+    result = run_cli("generate", "--image", SAMPLE_IMAGE)
+    assert result.returncode == 2
+    assert "required" in result.stderr and "Traceback" not in result.stderr
