@@ -38,7 +38,7 @@ class RuntimeConfig:
     """How sessions are made. ``provider`` is "auto", "cuda", "directml", "coreml" or "cpu"."""
 
     provider: str = "auto"
-    threads: int = 0  # 0: ONNX Runtime's default (one per physical core)
+    threads: int = 0  # 0: default_threads()
     device_id: int = 0
 
 
@@ -83,10 +83,12 @@ class Runtime:
     def session_options(self) -> ort.SessionOptions:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        threads = self.config.threads or int(os.environ.get("VASA_THREADS", "0"))
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = (self.config.threads
+                                     or int(os.environ.get("VASA_THREADS", "0"))
+                                     or default_threads())
         opts.inter_op_num_threads = 1
+        # Spinning workers would steal the core the PNG writer thread runs on.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
         return opts
 
@@ -134,6 +136,12 @@ class Runtime:
         used = sorted({v.provider for v in self._info.values()})
         reasons = sorted({v.reason for v in self._info.values()})
         return f"{', '.join(used)} ({'; '.join(reasons)})"
+
+
+def default_threads() -> int:
+    """One core is left to the PNG writer thread: on the 2-core CI machine a second ONNX
+    Runtime thread fighting it cut end-to-end speed from 54 to 31 frames/s (``make bench``)."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 def _identity(model: str | Path | bytes) -> str:
