@@ -73,7 +73,8 @@ class ModelPack:
                 "license": self.license, "sha256": dict(self.sha256)}
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks (model files and inputs can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -141,7 +142,7 @@ def open_pack(folder: str | Path | None = None, runtime: Runtime | None = None,
         path = folder / entry["file"]
         if not path.is_file():
             raise ModelPackError(f"Model file missing: {path}; restore it or re-install the pack.")
-        digest = _sha256(path)
+        digest = sha256_file(path)
         if verify_hashes and entry.get("sha256") and entry["sha256"] != digest:
             raise ModelPackError(
                 f"Model file {path.name} does not match the sha256 in pack.toml (damaged or "

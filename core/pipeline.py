@@ -8,7 +8,6 @@ length); cancelling stops after the current frame and leaves complete frames and
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import shutil
 import threading
@@ -29,7 +28,7 @@ from .frames_io import FRAME_PATTERN, FrameWriter, output_error, write_json
 from .image import load_image
 from .motion import MotionTrack
 from .motion_procedural import MotionSettings, generate_motion
-from .pack import open_pack
+from .pack import open_pack, sha256_file
 from .render import WarpRenderer
 
 Progress = Callable[[float, str], None]
@@ -69,14 +68,6 @@ class TakeResult:
     @property
     def frames_dir(self) -> Path:
         return self.out_dir / FRAMES_DIR
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_cancelled(cancel) -> bool:
@@ -152,9 +143,9 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
         "engine": {"name": ENGINE_NAME, "version": __version__},
         "status": "running",
         "inputs": {
-            "image": {"path": str(image_path.resolve()), "sha256": _sha256(image_path),
+            "image": {"path": str(image_path.resolve()), "sha256": sha256_file(image_path),
                       "size": list(face.image_size)},
-            "audio": {"path": str(audio_path.resolve()), "sha256": _sha256(audio_path),
+            "audio": {"path": str(audio_path.resolve()), "sha256": sha256_file(audio_path),
                       "duration_s": round(len(samples) / 16000, 4)},
         },
         "settings": asdict(settings),
