@@ -105,6 +105,12 @@ class FaceAnalyzer:
         return sorted(merged, key=lambda d: -d.area)
 
     # -- landmarks ---------------------------------------------------------------------
+    @staticmethod
+    def landmark_roi(detection: Detection) -> Roi:
+        """MediaPipe's crop for the landmark model: eyes level, box x1.5, square."""
+        kp = detection.keypoints
+        return roi_from_keypoints(kp[0], kp[1], detection.box, 1.5)
+
     def landmarks(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """468 landmarks in image pixels and the model's face-presence probability."""
         crop = roi.crop(image, LANDMARK_INPUT).astype(np.float32) / 255.0
@@ -141,7 +147,7 @@ class FaceAnalyzer:
         notes = []
         if len(detections) > 1:
             notes.append(f"{len(detections)} faces found; using the largest.")
-        roi = roi_from_keypoints(best.keypoints[0], best.keypoints[1], best.box, 1.5)
+        roi = self.landmark_roi(best)
         landmarks, presence = self.landmarks(image, roi)
         if presence < MIN_PRESENCE:
             raise ImageError(
@@ -158,6 +164,4 @@ class FaceAnalyzer:
         detections = self.detect(image)
         if not detections:
             return None
-        best = detections[0]
-        roi = roi_from_keypoints(best.keypoints[0], best.keypoints[1], best.box, 1.5)
-        return self.landmarks(image, roi)[0]
+        return self.landmarks(image, self.landmark_roi(detections[0]))[0]

@@ -26,7 +26,6 @@ from .errors import OutputError, VasaError
 from .face import FaceAnalyzer
 from .frames_io import FRAME_PATTERN, FrameWriter, output_error, write_json
 from .image import load_image
-from .motion import MotionTrack
 from .motion_procedural import MotionSettings, generate_motion
 from .pack import open_pack, sha256_file
 from .render import WarpRenderer
@@ -209,6 +208,3 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     return TakeResult(out_dir, status, n, writer.written, rt.provider_summary(), timings,
                       list(face.notes))
 
-
-def load_track(out_dir: str | Path) -> MotionTrack:
-    return MotionTrack.load(Path(out_dir) / "motion.npz")
