@@ -22,6 +22,7 @@ import numpy as np
 from .errors import OutputError
 
 FRAME_PATTERN = "frame_{:06d}.png"
+FRAME_PATTERN_PRINTF = "frame_%06d.png"  # the same names, as ffmpeg and run.json spell them
 
 
 def _png_text_chunk(keyword: str, text: str) -> bytes:

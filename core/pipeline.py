@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 
 from . import ENGINE_NAME, __version__, runtime
-from .audio import compute_features, load_audio
+from .audio import SAMPLE_RATE, compute_features, load_audio
 from .errors import OutputError, VasaError
 from .face import FaceAnalyzer
-from .frames_io import FRAME_PATTERN, FrameWriter, output_error, write_json
+from .frames_io import FRAME_PATTERN_PRINTF, FrameWriter, output_error, write_json
 from .image import load_image
 from .motion_procedural import MotionSettings, generate_motion
 from .pack import open_pack, sha256_file
@@ -145,13 +145,13 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
             "image": {"path": str(image_path.resolve()), "sha256": sha256_file(image_path),
                       "size": list(face.image_size)},
             "audio": {"path": str(audio_path.resolve()), "sha256": sha256_file(audio_path),
-                      "duration_s": round(len(samples) / 16000, 4)},
+                      "duration_s": round(len(samples) / SAMPLE_RATE, 4)},
         },
         "settings": asdict(settings),
         "seed": settings.seed,
         "fps": settings.fps,
         "n_frames": track.n_frames,
-        "frames": {"folder": FRAMES_DIR, "pattern": FRAME_PATTERN.replace("{:06d}", "%06d"),
+        "frames": {"folder": FRAMES_DIR, "pattern": FRAME_PATTERN_PRINTF,
                    "first": 1},
         "face": face.to_dict(),
         "pack": pack.describe(),

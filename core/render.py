@@ -67,11 +67,10 @@ class WarpRenderer:
         self.deformer = Deformer(face)
         self.region = head_region(face, self.deformer)
         w, h = self.region.size
-        origin = np.array([self.region.x0, self.region.y0], np.float64)
-        self.origin = origin
+        self.origin = np.array([self.region.x0, self.region.y0], np.float64)
         anchors = _border_points(w, h, BORDER_ANCHORS)
         self.n_moving = len(self.deformer.source)
-        points = np.concatenate([self.deformer.source[:, :2] - origin, anchors])
+        points = np.concatenate([self.deformer.source[:, :2] - self.origin, anchors])
         cell = max(MIN_CELL, max(w, h) / MAX_GRID)
         grid = (int(np.ceil(h / cell)) + 1, int(np.ceil(w / cell)) + 1)
         self.tps = CoarseTps(points, (w, h), grid)

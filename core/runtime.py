@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 
 from .errors import ModelPackError
@@ -159,11 +158,6 @@ def _identity(model: str | Path | bytes) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
-
-
-def run(sess: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """Run a session; a thin wrapper so callers need not import onnxruntime."""
-    return sess.run(None, feeds)
 
 
 def onnxruntime_version() -> str:

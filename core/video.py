@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import OutputError
-from .frames_io import FRAME_PATTERN
+from .frames_io import FRAME_PATTERN_PRINTF
 
 
 def ffmpeg_exe() -> str:
@@ -21,7 +21,7 @@ def mux_video(frames_dir: Path, fps: float, audio: Path, out_path: Path, crf: in
     cmd = [
         ffmpeg_exe(), "-y", "-loglevel", "error",
         "-framerate", f"{fps:.6f}", "-start_number", "1",
-        "-i", str(frames_dir / FRAME_PATTERN.replace("{:06d}", "%06d")),
+        "-i", str(frames_dir / FRAME_PATTERN_PRINTF),
         "-i", str(audio),
         "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf),
