@@ -1,10 +1,12 @@
 """Where the face's control points go for one frame of a MotionTrack.
 
-The source face gives ~500 control points: the 468 landmarks (3-D), the irises, and two
-rings around the head for hair and neck. ``Deformer.targets`` moves them for a frame's
+The source face gives ~500 control points: the 468 landmarks (3-D), the irises, and a ring
+around the head that expressions leave still. ``Deformer.targets`` moves them for a frame's
 channel values: expression first (jaw, lips, lids, irises, brows, in the face's own upright
-frame), then the head's rigid pose (yaw, pitch, roll about a pivot behind the face,
-translation, scale). Pure numpy: the renderer turns these points into a dense warp.
+frame), then the head's rigid pose (``HeadPose``: yaw, pitch, roll about a pivot behind the
+face, translation, scale). The pose applies with ``head_weight``: 1 on the head and hair,
+falling smoothly to 0 over the neck and the background around it, so shoulders and
+background stay put. Pure numpy: the renderer turns these into a dense warp.
 
 Sign conventions (documented in the README): head_yaw > 0 turns the face towards the
 viewer's right, head_pitch > 0 tilts it up, head_roll > 0 tilts it clockwise on screen;
@@ -15,6 +17,7 @@ gaze_pitch > 0 looks up.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,13 +25,18 @@ from . import face_regions as fr
 from .face import SourceFace
 
 RING_COUNT = 24
+# Ring of still points (expressions do not reach past it): radii in face widths / heights.
+RING = (0.95, 1.0)
+# The head (with hair) as an ellipse in the upright face frame, from the landmarks' centre:
+# x radius in face widths, y radii above / below in face heights. The pose applies fully
+# inside it and fades out (smoothstep) until HEAD_FALLOFF times these radii.
+HEAD_ELLIPSE = (0.72, 0.9, 0.58)
+HEAD_FALLOFF = 1.9
 # Blink: the upper lid travels this share of the eye opening, the lower lid rises a little,
 # and the skin up to the crease follows the lid so the eye is covered by eyelid skin.
 LID_CLOSE = 0.92
 LOWER_LID_RISE = 0.08
 CREASE_SHARE = 0.75
-# (x radius in face widths, y radius in face heights, share of the head's motion)
-RINGS = ((0.95, 1.0, 1.0), (1.45, 1.5, 0.45))
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -43,6 +51,26 @@ def rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, math.cos(b), math.sin(b)], [0, -math.sin(b), math.cos(b)]])
     rz = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
     return rz @ rx @ ry
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """The head's rigid motion for one frame: rotate about ``pivot``, scale, then shift."""
+
+    rot: np.ndarray  # 3x3
+    scale: float
+    shift: np.ndarray  # [2] pixels
+    pivot: np.ndarray  # [3] pixels
+
+    @property
+    def is_identity(self) -> bool:
+        return (np.allclose(self.rot, np.eye(3)) and self.scale == 1.0
+                and not np.any(self.shift))
+
+    def apply(self, xyz: np.ndarray) -> np.ndarray:
+        """[..., 3] points (pixels, z in pixels) -> [..., 2] posed image positions."""
+        posed = (xyz - self.pivot) @ self.rot.T * self.scale + self.pivot
+        return posed[..., :2] + self.shift
 
 
 class Deformer:
@@ -72,18 +100,48 @@ class Deformer:
 
     def _build_points(self, lm: np.ndarray) -> None:
         iris = self.face.iris.reshape(-1, 3).astype(np.float64)
-        rings, shares = [], []
         t = np.linspace(0, 2 * math.pi, RING_COUNT, endpoint=False)
-        for rx, ry, share in RINGS:
-            local = np.stack([rx * self.fw * np.cos(t), ry * self.fh * np.sin(t)], 1)
-            rings.append(local @ self.axes + self.centre)
-            shares.append(np.full(RING_COUNT, share))
-        ring_xy = np.concatenate(rings)
-        ring = np.concatenate([ring_xy, np.full((len(ring_xy), 1), self.pivot[2])], 1)
+        local = np.stack([RING[0] * self.fw * np.cos(t), RING[1] * self.fh * np.sin(t)], 1)
+        ring_xy = local @ self.axes + self.centre
+        # Depth of the head's outline: the mean depth of the face oval's landmarks; each ring
+        # point takes the depth of the oval landmark nearest its direction, so the side of
+        # the head (ears, hair) keeps the depth of the cheek next to it.
+        oval = lm[list(fr.FACE_OVAL)]
+        self.outline_z = float(oval[:, 2].mean())
+        oval_dir = self._to_face(oval[:, :2])
+        oval_angle = np.arctan2(oval_dir[:, 1] / self.fh, oval_dir[:, 0] / self.fw)
+        gap = np.angle(np.exp(1j * (t[:, None] - oval_angle[None, :])))
+        ring_z = oval[np.abs(gap).argmin(1), 2]
+        ring = np.concatenate([ring_xy, ring_z[:, None]], 1)
+        self.depth_range = (float(lm[:, 2].min()), float(oval[:, 2].max()))
         self.source = np.concatenate([lm, iris, ring])  # [N, 3]
         self.n_landmarks = len(lm)
         self.iris_slice = slice(len(lm), len(lm) + len(iris))
-        self.share = np.concatenate([np.ones(len(lm) + len(iris)), *shares])
+        self.n_face = len(lm) + len(iris)  # landmarks and irises; the ring follows
+
+    def head_weight(self, xy: np.ndarray) -> np.ndarray:
+        """How much of the head's pose each image point [..., 2] follows (1 on the head)."""
+        up = self._to_face(xy.reshape(-1, 2).astype(np.float64))
+        rx, ry_top, ry_bottom = HEAD_ELLIPSE
+        ry = np.where(up[:, 1] < 0, ry_top * self.fh, ry_bottom * self.fh)
+        rho = np.hypot(up[:, 0] / (rx * self.fw), up[:, 1] / ry)
+        w = 1.0 - _smoothstep((rho - 1.0) / (HEAD_FALLOFF - 1.0))
+        return w.reshape(xy.shape[:-1])
+
+    def head_extent(self) -> np.ndarray:
+        """[M, 2] image points on the outline where the head's influence ends."""
+        rx, ry_top, ry_bottom = HEAD_ELLIPSE
+        t = np.linspace(0, 2 * math.pi, 72, endpoint=False)
+        ry = np.where(np.sin(t) < 0, ry_top, ry_bottom) * self.fh
+        local = HEAD_FALLOFF * np.stack([rx * self.fw * np.cos(t), ry * np.sin(t)], 1)
+        return local @ self.axes + self.centre
+
+    def pose(self, ch: dict[str, float]) -> HeadPose:
+        return HeadPose(rotation(ch.get("head_yaw", 0.0), ch.get("head_pitch", 0.0),
+                                 ch.get("head_roll", 0.0)),
+                        float(ch.get("head_scale", 1.0)),
+                        np.array([ch.get("head_x", 0.0), ch.get("head_y", 0.0)]) * self.fw,
+                        self.pivot)
 
     def _build_weights(self, up: np.ndarray) -> None:
         """Per-landmark jaw weights: lower lip and chin follow the jaw fully."""
@@ -166,18 +224,18 @@ class Deformer:
         disp[list(fr.RIGHT_BROW), 1] += ch.get("browDownRight", 0.0) * 0.03 * fh
         disp[list(fr.LEFT_BROW), 1] += ch.get("browDownLeft", 0.0) * 0.03 * fh
 
-    def targets(self, ch: dict[str, float]) -> np.ndarray:
-        """[N, 2] image-pixel positions of every control point for these channel values."""
+    def expression_targets(self, ch: dict[str, float]) -> np.ndarray:
+        """[N, 3] control points after the expression alone (z unchanged)."""
         moved = self.source.copy()
         moved[:, :2] += self._from_face_vec(self.expression(ch))
-        rot = rotation(ch.get("head_yaw", 0.0), ch.get("head_pitch", 0.0),
-                       ch.get("head_roll", 0.0))
-        scale = ch.get("head_scale", 1.0)
-        shift = np.array([ch.get("head_x", 0.0), ch.get("head_y", 0.0)]) * self.fw
-        posed = (moved - self.pivot) @ rot.T * scale + self.pivot
-        posed_xy = posed[:, :2] + shift
-        # Rings follow the head only partly, so hair and neck blend into the still body.
-        return moved[:, :2] + self.share[:, None] * (posed_xy - moved[:, :2])
+        return moved
+
+    def targets(self, ch: dict[str, float]) -> np.ndarray:
+        """[N, 2] image-pixel positions of every control point for these channel values."""
+        moved = self.expression_targets(ch)
+        posed = self.pose(ch).apply(moved)
+        w = self.head_weight(self.source[:, :2])[:, None]
+        return moved[:, :2] + w * (posed - moved[:, :2])
 
     def mouth_band(self, targets: np.ndarray) -> np.ndarray | None:
         """Outline of the newly opened gap between the lips, or None when it did not open.

@@ -14,6 +14,7 @@ import queue
 import struct
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -158,10 +159,12 @@ class FrameWriter:
     """
 
     def __init__(self, folder: Path, text: dict[str, str], compression: int = 1,
-                 max_pending: int = 6, fmt: str = "png"):
+                 max_pending: int = 6, fmt: str = "png",
+                 encoder: Callable[[np.ndarray], bytes] | None = None):
         if fmt not in FRAME_FORMATS:
             raise ValueError(f"unknown frame format {fmt!r}")
         self.fmt = fmt
+        self.encoder = encoder  # replaces encode_frame (png_rows.StillRowsPng.encode)
         self.folder = folder
         self.text = text
         self.compression = compression
@@ -183,7 +186,8 @@ class FrameWriter:
                 continue  # drain without writing after a failure
             index, frame = item
             try:
-                data = encode_frame(frame, self.fmt, self.text, self.compression)
+                data = (self.encoder(frame) if self.encoder is not None
+                        else encode_frame(frame, self.fmt, self.text, self.compression))
                 write_atomic(self.folder / frame_name(index, self.fmt), data)
                 self.written = index
                 self.count += 1

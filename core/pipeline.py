@@ -34,6 +34,7 @@ from .frames_io import (
 from .image import load_image
 from .motion_procedural import MotionSettings, generate_motion
 from .pack import open_pack, sha256_file
+from .png_rows import StillRowsPng
 from .render import WarpRenderer
 
 Progress = Callable[[float, str], None]
@@ -176,8 +177,13 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     }
     n = track.n_frames
     status, error = "complete", None
+    encoder = None
+    if settings.frame_format == "png":  # the rows outside the head never change
+        r = renderer.region
+        encoder = StillRowsPng(pixels, (r.y0, r.y1), provenance,
+                               settings.png_compression).encode
     writer = FrameWriter(frames_dir, provenance, settings.png_compression,
-                         fmt=settings.frame_format)
+                         fmt=settings.frame_format, encoder=encoder)
     try:
         with writer:
             for i in range(n):

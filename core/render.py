@@ -19,8 +19,8 @@ from .runtime import Runtime, default_runtime
 from .tps import CoarseTps
 from .warp_graph import build_warp_model
 
-# Region around the face, in face widths (x) and face heights (y) from the face centre.
-REGION = {"left": 2.1, "right": 2.1, "top": 2.0, "bottom": 1.9}
+# Extra room around the head's reach (deform.HEAD_FALLOFF), in face widths, for the edge fade.
+REGION_MARGIN = 0.08
 MAX_GRID = 96  # coarse grid points per side at most
 MIN_CELL = 4.0  # pixels per coarse cell at least
 MOUTH_INTERIOR_RGB = (58.0, 18.0, 22.0)
@@ -40,13 +40,14 @@ class Region:
 
 
 def head_region(face: SourceFace, deformer: Deformer) -> Region:
+    """The rectangle that can change: the head's reach and the still ring, plus a margin."""
     w, h = face.image_size
-    cx, cy = deformer.centre
-    fw, fh = deformer.fw, deformer.fh
-    x0 = int(max(0, np.floor(cx - REGION["left"] * fw)))
-    x1 = int(min(w, np.ceil(cx + REGION["right"] * fw)))
-    y0 = int(max(0, np.floor(cy - REGION["top"] * fh)))
-    y1 = int(min(h, np.ceil(cy + REGION["bottom"] * fh)))
+    pts = np.concatenate([deformer.head_extent(), deformer.source[deformer.n_face:, :2]])
+    pad = REGION_MARGIN * deformer.fw
+    x0 = int(max(0, np.floor(pts[:, 0].min() - pad)))
+    x1 = int(min(w, np.ceil(pts[:, 0].max() + pad)))
+    y0 = int(max(0, np.floor(pts[:, 1].min() - pad)))
+    y1 = int(min(h, np.ceil(pts[:, 1].max() + pad)))
     return Region(x0, y0, x1, y1)
 
 
@@ -73,8 +74,20 @@ class WarpRenderer:
         points = np.concatenate([self.deformer.source[:, :2] - self.origin, anchors])
         cell = max(MIN_CELL, max(w, h) / MAX_GRID)
         grid = (int(np.ceil(h / cell)) + 1, int(np.ceil(w / cell)) + 1)
-        self.tps = CoarseTps(points, (w, h), grid)
+        iw, ih = face.image_size
+        r = self.region
+        inside = (r.x0 > 0, r.y0 > 0, r.x1 < iw, r.y1 < ih)
+        self.tps = CoarseTps(points, (w, h), grid, fade_edges=inside)
         self.n_points = len(points)
+        # Per grid point: image position, depth (a spline through the landmarks' depths,
+        # the outline's depth elsewhere) and how much of the head's pose it follows.
+        self.grid_xy = self.tps.grid.astype(np.float64) + self.origin
+        d = self.deformer
+        depth = np.full((self.n_points, 1), d.outline_z)
+        depth[: self.n_moving, 0] = d.source[:, 2]
+        self.grid_z = np.clip(self.tps.interpolate(depth - d.outline_z)[..., 0] + d.outline_z,
+                              *d.depth_range)
+        self.grid_weight = self.deformer.head_weight(self.grid_xy) * self.tps.window
         runtime = runtime or default_runtime()
         self.session = runtime.session(build_warp_model(h, w), name=f"builtin/warp_{w}x{h}")
         crop = image[self.region.y0:self.region.y1, self.region.x0:self.region.x1]
@@ -111,12 +124,25 @@ class WarpRenderer:
         self.mask[0, 0, y0:y1, x0:x1] = soft
         self._mask_box = (x0, y0, x1, y1)
 
+    def forward_field(self, channels: dict[str, float]) -> np.ndarray:
+        """[gh, gw, 2] where each grid point of the region moves to (pixels, forward)."""
+        d = self.deformer
+        expressed = d.expression_targets(channels)
+        displacement = np.zeros((self.n_points, 2), np.float32)
+        displacement[: self.n_moving] = expressed[:, :2] - d.source[:, :2]
+        field = self.tps.forward(displacement).astype(np.float64)
+        pose = d.pose(channels)
+        if pose.is_identity:
+            return field.astype(np.float32)
+        moved = self.grid_xy + field
+        posed = pose.apply(np.concatenate([moved, self.grid_z[..., None]], -1))
+        field += self.grid_weight[..., None] * (posed - moved)
+        return field.astype(np.float32)
+
     def render_region(self, channels: dict[str, float]) -> np.ndarray:
         """The moving rectangle only, uint8 [h, w, 3]."""
+        backward = self.tps.invert(self.forward_field(channels))
         targets = self.deformer.targets(channels)
-        displacement = np.zeros((self.n_points, 2), np.float32)
-        displacement[: self.n_moving] = targets - self.deformer.source[:, :2]
-        backward = self.tps.backward(displacement)
         grid = (backward - 0.5) * self.to_unit - 1.0
         self._update_mask(targets)
         feeds = {

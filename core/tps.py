@@ -27,7 +27,8 @@ class CoarseTps:
     """
 
     def __init__(self, points: np.ndarray, size: tuple[int, int], grid_shape: tuple[int, int],
-                 smoothing: float = 1e-5, margin: float = 0.06):
+                 smoothing: float = 1e-5, margin: float = 0.06,
+                 fade_edges: tuple[bool, bool, bool, bool] = (True, True, True, True)):
         w, h = size
         gh, gw = grid_shape
         self.size, self.grid_shape = size, grid_shape
@@ -49,19 +50,34 @@ class CoarseTps:
         kg = _kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1))
         pg = np.concatenate([np.ones((len(g), 1)), g], 1)
         self.basis = np.concatenate([kg, pg], 1).astype(np.float32)  # [G, N + 3]
-        # Fade the field to zero at the region's edge, so nothing outside it moves.
-        fx = np.clip(np.minimum(xs, w - xs) / (margin * w), 0, 1)
-        fy = np.clip(np.minimum(ys, h - ys) / (margin * h), 0, 1)
-        self.window = (np.outer(fy, fx) ** 2 * (3 - 2 * np.outer(fy, fx))).astype(np.float32)
+        # Fade the field to zero at the region's edges (left, top, right, bottom) that lie
+        # inside the picture, so nothing outside the region moves; an edge on the picture's
+        # own border may move.
+        def ramp(distance: np.ndarray, width: float, fade: bool) -> np.ndarray:
+            return np.clip(distance / width, 0, 1) if fade else np.ones_like(distance)
+
+        fx = np.minimum(ramp(xs, margin * w, fade_edges[0]), ramp(w - xs, margin * w,
+                                                                 fade_edges[2]))
+        fy = np.minimum(ramp(ys, margin * h, fade_edges[1]), ramp(h - ys, margin * h,
+                                                                 fade_edges[3]))
+        f = np.outer(fy, fx)
+        self.window = (f * f * (3 - 2 * f)).astype(np.float32)
+
+    def interpolate(self, values: np.ndarray) -> np.ndarray:
+        """[gh, gw, C] spline through [N, C] values at the control points (no edge fade)."""
+        out = self.basis @ (self.solve @ values.astype(np.float32))
+        return out.reshape(*self.grid_shape, values.shape[1])
 
     def forward(self, displacement: np.ndarray) -> np.ndarray:
         """[gh, gw, 2] forward displacement field (pixels) for [N, 2] control displacements."""
-        field = self.basis @ (self.solve @ displacement.astype(np.float32))
-        return field.reshape(*self.grid_shape, 2) * self.window[..., None]
+        return self.interpolate(displacement) * self.window[..., None]
 
     def backward(self, displacement: np.ndarray, iterations: int = 3) -> np.ndarray:
         """[gh, gw, 2] source positions (region pixels) to sample for each grid point."""
-        field = self.forward(displacement)
+        return self.invert(self.forward(displacement), iterations)
+
+    def invert(self, field: np.ndarray, iterations: int = 4) -> np.ndarray:
+        """Backward map for a [gh, gw, 2] forward field on this grid (fixed-point steps)."""
         if not np.any(field):
             return self.grid.copy()
         gh, gw = self.grid_shape
