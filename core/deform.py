@@ -25,6 +25,13 @@ from . import face_regions as fr
 from .face import SourceFace
 
 RING_COUNT = 24
+# Jaw: the chin and lower lip drop this share of the face height at jawOpen = 1, the upper
+# lip rises a little; mouthPress thins each lip by PRESS_THIN face heights.
+JAW_DROP = 0.13
+UPPER_LIP_RISE = 0.012
+JAW_GAP = JAW_DROP + UPPER_LIP_RISE
+JAW_STEP_PX = 0.8  # the lips part over this many pixels
+PRESS_THIN = 0.012
 # Ring of still points (expressions do not reach past it): radii in face widths / heights.
 RING = (0.95, 1.0)
 # The head (with hair) as an ellipse in the upright face frame, from the landmarks' centre:
@@ -32,11 +39,13 @@ RING = (0.95, 1.0)
 # inside it and fades out (smoothstep) until HEAD_FALLOFF times these radii.
 HEAD_ELLIPSE = (0.72, 0.9, 0.58)
 HEAD_FALLOFF = 1.9
-# Blink: the upper lid travels this share of the eye opening, the lower lid rises a little,
-# and the skin up to the crease follows the lid so the eye is covered by eyelid skin.
-LID_CLOSE = 0.92
-LOWER_LID_RISE = 0.08
-CREASE_SHARE = 0.75
+# Blink: the painted lid reaches this share of the eye opening and starts a little above
+# the lid line (over the photo's lashes); the skin under the brow drops a little with it.
+LID_CLOSE = 0.97
+LID_OVERLAP = 0.12
+CREASE_DROP = 0.18
+# Gaze: how far the iris travels at 90 degrees, in eye widths, across and up/down.
+GAZE_REACH = (0.5, 0.3)
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -119,6 +128,32 @@ class Deformer:
         self.iris_slice = slice(len(lm), len(lm) + len(iris))
         self.n_face = len(lm) + len(iris)  # landmarks and irises; the ring follows
 
+    def jaw_share(self, xy: np.ndarray) -> np.ndarray:
+        """How much of the jaw's drop each image point [..., 2] follows.
+
+        A step at the upper inner lip, sharp between the mouth corners (the lips part) and
+        widening past them (the cheeks stretch); fading towards the ears and down the neck.
+        """
+        up = self._to_face(xy.reshape(-1, 2).astype(np.float64))
+        u = up[:, 0] - self.mouth_centre[0]
+        line = np.interp(up[:, 0], *self._lip_line)
+        across = np.abs(u) / self._half_mouth  # 1 at the corners
+        outside = np.maximum(np.abs(u) - 0.8 * self._half_mouth, 0.0)
+        width = JAW_STEP_PX + 0.9 * outside
+        below = _smoothstep((up[:, 1] - line) / width + 0.5)
+        # The opening is lens-shaped: right under the lip line the drop tapers to half at
+        # the corners; a lip's thickness lower down everything drops fully again.
+        lens = 0.5 + 0.5 * np.clip(1.0 - across**2, 0.0, 1.0) ** 2
+        lip = _smoothstep((up[:, 1] - line) / (0.09 * self.fh))
+        amount = 1.0 - (1.0 - lens) * (1.0 - lip)
+        sides = 1.0 - _smoothstep((np.abs(u) - 0.22 * self.fw) / (0.3 * self.fw))
+        neck = 1.0 - _smoothstep((up[:, 1] - self._chin_v) / (0.4 * self.fh))
+        return (below * amount * sides * neck).reshape(xy.shape[:-1])
+
+    def jaw_vector(self, ch: dict[str, float]) -> np.ndarray:
+        """[2] image-pixel drop of everything that follows the jaw fully, this frame."""
+        return self._from_face_vec(np.array([0.0, ch.get("jawOpen", 0.0) * JAW_DROP * self.fh]))
+
     def head_weight(self, xy: np.ndarray) -> np.ndarray:
         """How much of the head's pose each image point [..., 2] follows (1 on the head)."""
         up = self._to_face(xy.reshape(-1, 2).astype(np.float64))
@@ -146,13 +181,20 @@ class Deformer:
     def _build_weights(self, up: np.ndarray) -> None:
         """Per-landmark jaw weights: lower lip and chin follow the jaw fully."""
         mouth = up[list(fr.MOUTH_CORNERS[:2])].mean(0)
-        lower = up[fr.LIP_OUTER_LOWER[5]]
-        vertical = _smoothstep((up[:, 1] - mouth[1]) / max(lower[1] - mouth[1], 1e-6))
-        horizontal = 1.0 - _smoothstep((np.abs(up[:, 0] - mouth[0]) - 0.22 * self.fw)
-                                       / (0.3 * self.fw))
-        jaw = vertical * horizontal
+        inner = up[list(fr.LIP_INNER_UPPER)]
+        order = np.argsort(inner[:, 0])
+        self._lip_line = (inner[order, 0], inner[order, 1])
+        self._half_mouth = max(abs(up[fr.MOUTH_CORNERS[1], 0] - up[fr.MOUTH_CORNERS[0], 0]) / 2,
+                               1e-6)
+        self._chin_v = float(up[fr.CHIN, 1])
+        self.mouth_centre = mouth
+        lm_xy = self.face.landmarks[:, :2].astype(np.float64)
+        jaw = self.jaw_share(lm_xy)
+        # Lips sit on the step itself: the upper lip stays, the lower lip counts as below.
+        lower = list(fr.LOWER_LIP)
+        nudge = self._from_face_vec(np.array([0.0, 1.5 * JAW_STEP_PX]))
+        jaw[lower] = self.jaw_share(lm_xy[lower] + nudge)
         jaw[list(fr.UPPER_LIP)] = 0.0
-        jaw[list(fr.LOWER_LIP)] = 1.0
         jaw[list(fr.MOUTH_CORNERS)] = 0.5
         self.jaw_weight = jaw
         lips = list(set(fr.UPPER_LIP) | set(fr.LOWER_LIP) | set(fr.MOUTH_CORNERS))
@@ -162,6 +204,8 @@ class Deformer:
         self.lip_side = np.clip(rel, -1.2, 1.2)  # -1 at the image-left corner, +1 right
         self.mouth_centre = mouth
         self.up = up
+        inner_gap = up[list(fr.LIP_INNER_LOWER), 1] - up[list(fr.LIP_INNER_UPPER), 1]
+        self.photo_gap = float(np.max(inner_gap[3:8]))  # teeth show already when > 0
 
     # -- per frame ---------------------------------------------------------------------
     def expression(self, ch: dict[str, float]) -> np.ndarray:
@@ -170,8 +214,8 @@ class Deformer:
         lm = slice(0, self.n_landmarks)
         fw, fh = self.fw, self.fh
         jaw = ch.get("jawOpen", 0.0)
-        disp[lm, 1] += self.jaw_weight * jaw * 0.13 * fh
-        disp[list(fr.UPPER_LIP), 1] -= jaw * 0.012 * fh
+        disp[lm, 1] += self.jaw_weight * jaw * JAW_DROP * fh
+        disp[list(fr.UPPER_LIP), 1] -= jaw * UPPER_LIP_RISE * fh
         # Lip shapes around the mouth centre.
         side = self.lip_side
         pucker = ch.get("mouthPucker", 0.0) + 0.7 * ch.get("mouthFunnel", 0.0)
@@ -186,36 +230,67 @@ class Deformer:
         funnel = ch.get("mouthFunnel", 0.0)
         disp[list(fr.UPPER_LIP), 1] -= funnel * 0.01 * fh
         disp[list(fr.LOWER_LIP), 1] += funnel * 0.015 * fh
+        self._close_and_press(ch, disp, jaw)
         self._eyes(ch, disp)
         self._brows(ch, disp)
         return disp
 
+    def _close_and_press(self, ch: dict[str, float], disp: np.ndarray, jaw: float) -> None:
+        """mouthClose shuts the lips over an open jaw; mouthPress thins them, per side."""
+        fh = self.fh
+        # The jaw adds JAW_GAP * jaw between the lips; mouthClose takes it back, half from
+        # each lip.
+        close = float(np.clip(ch.get("mouthClose", 0.0), 0.0, 1.0)) * min(jaw, 1.0)
+        disp[list(fr.UPPER_LIP), 1] += 0.5 * close * JAW_GAP * fh
+        disp[list(fr.LOWER_LIP), 1] -= 0.5 * close * JAW_GAP * fh
+        press_l, press_r = ch.get("mouthPressLeft", 0.0), ch.get("mouthPressRight", 0.0)
+        if press_l or press_r:
+            for outer, sign in ((fr.LIP_OUTER_UPPER, 1.0), (fr.LIP_OUTER_LOWER, -1.0)):
+                idx = list(outer)
+                rel = (self.up[idx, 0] - self.mouth_centre[0]) / (0.5 * self.fw)
+                amount = np.interp(rel, [-0.3, 0.3], [press_r, press_l])
+                disp[idx, 1] += sign * amount * PRESS_THIN * fh
+                disp[idx, 0] += amount * 0.01 * self.fw * np.sign(rel)
+
     def _eyes(self, ch: dict[str, float], disp: np.ndarray) -> None:
+        """Blinks: the skin below the brow follows the closing lid a little. The lid itself
+        is painted over the eye (``lid_lines``) and the irises move in the photo's own eye
+        (``gaze_shift``), so neither the eye nor the iris is smeared by the warp."""
         up = self.up
-        iris = self._to_face(self.face.iris[:, :, :2].reshape(-1, 2)).reshape(2, 5, 2)
+        for name, (upper, lower, crease) in zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES,
+                                                strict=True):
+            blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
+            gap = up[list(lower), 1] - up[list(upper), 1]
+            disp[list(crease), 1] += CREASE_DROP * blink * gap
+
+    def lid_lines(self, ch: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Per eye with a blink: (open lid line, closed lid's edge, eye opening), posed, in
+        image pixels. The lid covers the eye from the first line down to the second."""
+        out = []
+        moved = self.expression_targets(ch)
+        pose = self.pose(ch)
+        for name, (upper, lower, _) in zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES,
+                                           strict=True):
+            blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
+            if blink < 0.02:
+                continue
+            top, bottom = moved[list(upper)], moved[list(lower)]
+            opening = float(np.median((bottom[:, :2] - top[:, :2]) @ self.axes[1]))
+            start = top.copy()
+            start[:, :2] -= LID_OVERLAP * opening * self.axes[1]  # cover the photo's lashes
+            edge = top + LID_CLOSE * blink * (bottom - top)
+            out.append((pose.apply(start), pose.apply(edge), opening * pose.scale))
+        return out
+
+    def gaze_shift(self, ch: dict[str, float]) -> np.ndarray:
+        """[2, 2] iris shift (image pixels, in the photo) for each eye, subject's right first."""
         gaze = np.array([math.sin(math.radians(ch.get("gaze_yaw", 0.0))),
                          -math.sin(math.radians(ch.get("gaze_pitch", 0.0)))])
-        for e, (name, (upper, lower, crease)) in enumerate(
-                zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES, strict=True)):
-            blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
-            gap = up[list(lower), 1] - up[list(upper), 1]  # eye opening along the lid
-            close = LID_CLOSE * blink
-            disp[list(upper), 1] += close * gap
-            disp[list(crease), 1] += CREASE_SHARE * close * gap
-            disp[list(lower), 1] -= LOWER_LID_RISE * blink * gap
-            # Irises: squeezed with the opening, and moved by gaze while the eye is open.
-            xs = up[list(upper), 0]
-            order = np.argsort(xs)
-            top = np.interp(iris[e, :, 0], xs[order], up[list(upper), 1][order])
-            bottom = np.interp(iris[e, :, 0], xs[order], up[list(lower), 1][order])
-            new_top = top + close * (bottom - top)
-            new_bottom = bottom - LOWER_LID_RISE * blink * (bottom - top)
-            frac = (iris[e, :, 1] - top) / np.maximum(bottom - top, 1e-6)
-            squeezed = new_top + frac * (new_bottom - new_top)
-            eye_w = abs(up[upper[-1], 0] - up[upper[0], 0])
-            idx = np.arange(self.iris_slice.start + 5 * e, self.iris_slice.start + 5 * e + 5)
-            disp[idx, 1] += squeezed - iris[e, :, 1]
-            disp[idx] += (1.0 - blink) * gaze * 0.4 * eye_w
+        out = np.zeros((2, 2))
+        for e, (upper, _lower, _) in enumerate(fr.EYES):
+            eye_w = abs(self.up[upper[-1], 0] - self.up[upper[0], 0])
+            out[e] = self._from_face_vec(gaze * np.array(GAZE_REACH) * eye_w)
+        return out
 
     def _brows(self, ch: dict[str, float], disp: np.ndarray) -> None:
         fh = self.fh
@@ -237,21 +312,31 @@ class Deformer:
         w = self.head_weight(self.source[:, :2])[:, None]
         return moved[:, :2] + w * (posed - moved[:, :2])
 
-    def mouth_band(self, targets: np.ndarray) -> np.ndarray | None:
-        """Outline of the newly opened gap between the lips, or None when it did not open.
+    def mouth_opening(self, ch: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Top and bottom edges ([K, 2] image pixels, posed) of the newly opened gap between
+        the lips, or None when the lips did not part beyond the photo's.
 
         Each inner-lip pair keeps the gap it had in the photo (teeth in a smiling photo
         stay with their lip); only the extra opening, centred between them, is returned.
         """
-        upper_src = self.source[list(fr.LIP_INNER_UPPER), :2]
-        lower_src = self.source[list(fr.LIP_INNER_LOWER), :2]
-        upper, lower = targets[list(fr.LIP_INNER_UPPER)], targets[list(fr.LIP_INNER_LOWER)]
+        moved = self.expression_targets(ch)
+        upper_i, lower_i = list(fr.LIP_INNER_UPPER), list(fr.LIP_INNER_LOWER)
         down = self.axes[1]
-        gap_src = (lower_src - upper_src) @ down
-        excess = np.clip((lower - upper) @ down - gap_src, 0.0, None)
+        gap_src = (self.source[lower_i, :2] - self.source[upper_i, :2]) @ down
+        upper, lower = moved[upper_i], moved[lower_i]
+        excess = np.clip((lower[:, :2] - upper[:, :2]) @ down - gap_src, 0.0, None)
         if excess.max() < 0.5:
             return None
         mid = (upper + lower) / 2
-        top = mid - 0.5 * excess[:, None] * down
-        bottom = mid + 0.5 * excess[:, None] * down
+        half = np.zeros_like(mid)
+        half[:, :2] = 0.5 * excess[:, None] * down
+        pose = self.pose(ch)
+        return pose.apply(mid - half), pose.apply(mid + half)
+
+    def mouth_band(self, ch: dict[str, float]) -> np.ndarray | None:
+        """Outline of the newly opened gap between the lips (closed polygon), or None."""
+        edges = self.mouth_opening(ch)
+        if edges is None:
+            return None
+        top, bottom = edges
         return np.concatenate([top, bottom[::-1]])

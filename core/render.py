@@ -10,20 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from . import face_regions as fr
 from .deform import Deformer
+from .eyes import IrisLayer
 from .face import SourceFace
+from .overlays import Overlay
 from .runtime import Runtime, default_runtime
 from .tps import CoarseTps
-from .warp_graph import build_warp_model
+from .warp_graph import PALETTE, build_warp_model
 
 # Extra room around the head's reach (deform.HEAD_FALLOFF), in face widths, for the edge fade.
 REGION_MARGIN = 0.08
 MAX_GRID = 96  # coarse grid points per side at most
 MIN_CELL = 4.0  # pixels per coarse cell at least
-MOUTH_INTERIOR_RGB = (58.0, 18.0, 22.0)
+# Upper teeth show at most this share of the face height below the upper lip; lashes
+# darken this share of the eye opening along a closed lid's edge.
+TEETH_HEIGHT = 0.035
+LASH_SHARE = 0.16
 BORDER_ANCHORS = 12  # fixed points per region edge
 
 
@@ -49,6 +54,42 @@ def head_region(face: SourceFace, deformer: Deformer) -> Region:
     y0 = int(max(0, np.floor(pts[:, 1].min() - pad)))
     y1 = int(min(h, np.ceil(pts[:, 1].max() + pad)))
     return Region(x0, y0, x1, y1)
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """RGB float [N, 3] of the photo at [N, 2] pixel positions (nearest pixel)."""
+    h, w = image.shape[:2]
+    xs = np.clip(points[:, 0].astype(int), 0, w - 1)
+    ys = np.clip(points[:, 1].astype(int), 0, h - 1)
+    return image[ys, xs].astype(np.float32)
+
+
+def portrait_palette(image: np.ndarray, face: SourceFace) -> np.ndarray:
+    """[1, 3, 5] colours of the painted parts (``warp_graph.PALETTE``), from this portrait:
+    the mouth interior from its lips, teeth as bright as its brightest skin, the eyelids
+    from the skin under its brows, lashes from its darkest lid line."""
+    lm = face.landmarks[:, :2].astype(np.float64)
+    lips = np.median(_sample(image, lm[list(fr.LOWER_LIP)]), 0)
+    skin = _sample(image, lm)
+    luma = skin @ np.array([0.299, 0.587, 0.114], np.float32)
+    bright = float(np.clip(np.percentile(luma, 90) * 1.05, 150.0, 235.0))
+    lid_pts, lash_pts = [], []
+    for upper, _, crease in fr.EYES:
+        u, c = lm[list(upper)], lm[list(crease)]
+        lid_pts += [u + t * (c - u) for t in (1.0, 1.3, 1.6)]  # skin above the lashes
+        lash_pts.append(u)
+    lid_rgb = _sample(image, np.concatenate(lid_pts))
+    lid = lid_rgb[np.argsort(lid_rgb.sum(1))[len(lid_rgb) // 2:]].mean(0) * 0.97
+    lash_rgb = _sample(image, np.concatenate(lash_pts))
+    lash = lash_rgb[np.argsort(lash_rgb.sum(1))[: max(1, len(lash_rgb) // 4)]].mean(0) * 0.7
+    colours = {
+        "interior": lips * 0.45,
+        "throat": lips * 0.1,
+        "teeth": np.array([0.93, 0.9, 0.84], np.float32) * bright,
+        "lid": lid,
+        "lash": lash,
+    }
+    return np.stack([colours[k] for k in PALETTE], 1)[None].astype(np.float32)
 
 
 def _border_points(w: int, h: int, count: int) -> np.ndarray:
@@ -88,41 +129,36 @@ class WarpRenderer:
         self.grid_z = np.clip(self.tps.interpolate(depth - d.outline_z)[..., 0] + d.outline_z,
                               *d.depth_range)
         self.grid_weight = self.deformer.head_weight(self.grid_xy) * self.tps.window
+        self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()
         self.session = runtime.session(build_warp_model(h, w), name=f"builtin/warp_{w}x{h}")
         crop = image[self.region.y0:self.region.y1, self.region.x0:self.region.x1]
-        self.crop_chw = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32)
-        self.mask = np.zeros((1, 1, h, w), np.float32)
-        self._mask_box: tuple[int, int, int, int] | None = None
-        self.interior = np.array(MOUTH_INTERIOR_RGB, np.float32).reshape(1, 3, 1, 1)
+        self.source_chw = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32)
+        self.crop_chw = self.source_chw.copy()  # the photo with this frame's irises
+        self.overlay = Overlay(w, h)
+        self.palette = portrait_palette(image, face)
+        self.irises = IrisLayer(image, face, self.origin, (w, h), runtime)
         # Normalisation to GridSample units (align_corners: -1..1 spans pixel centres).
         self.to_unit = np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32)
 
-    def _update_mask(self, targets: np.ndarray) -> None:
-        """Soft mask of the mouth opening (only where it opened beyond the photo's)."""
-        if self._mask_box is not None:
-            x0, y0, x1, y1 = self._mask_box
-            self.mask[0, 0, y0:y1, x0:x1] = 0.0
-            self._mask_box = None
-        band = self.deformer.mouth_band(targets)
-        if band is None:
-            return
-        poly = band - self.origin
-        w, h = self.region.size
-        pad = 4
-        x0 = int(max(0, np.floor(poly[:, 0].min()) - pad))
-        y0 = int(max(0, np.floor(poly[:, 1].min()) - pad))
-        x1 = int(min(w, np.ceil(poly[:, 0].max()) + pad))
-        y1 = int(min(h, np.ceil(poly[:, 1].max()) + pad))
-        if x1 <= x0 or y1 <= y0:
-            return
-        patch = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        shift = 4  # sub-pixel polygon corners
-        pts = np.round((poly - [x0 - 0.5, y0 - 0.5]) * (1 << shift)).astype(np.int32)
-        cv2.fillPoly(patch, [pts], 255, lineType=cv2.LINE_AA, shift=shift)
-        soft = cv2.GaussianBlur(patch.astype(np.float32) / 255.0, (0, 0), 0.8)
-        self.mask[0, 0, y0:y1, x0:x1] = soft
-        self._mask_box = (x0, y0, x1, y1)
+    @property
+    def mask(self) -> np.ndarray:
+        """[1, 1, H, W] opacity of the painted mouth interior in this frame."""
+        return self.overlay.masks[:, :1]
+
+    def _paint(self, channels: dict[str, float]) -> None:
+        """This frame's overlay masks: the opened mouth and the closing lids."""
+        self.overlay.clear()
+        d = self.deformer
+        opening = d.mouth_opening(channels)
+        if opening is not None:
+            top, bottom = (edge - self.origin for edge in opening)
+            # A photo that shows teeth keeps them on the upper lip: paint fewer.
+            teeth = max(0.0, TEETH_HEIGHT * d.fh - d.photo_gap) * d.pose(channels).scale
+            self.overlay.mouth(top, bottom, teeth)
+        for start, edge, eye_opening in d.lid_lines(channels):
+            self.overlay.lid(start - self.origin, edge - self.origin,
+                             max(1.0, LASH_SHARE * eye_opening))
 
     def forward_field(self, channels: dict[str, float]) -> np.ndarray:
         """[gh, gw, 2] where each grid point of the region moves to (pixels, forward)."""
@@ -130,7 +166,13 @@ class WarpRenderer:
         expressed = d.expression_targets(channels)
         displacement = np.zeros((self.n_points, 2), np.float32)
         displacement[: self.n_moving] = expressed[:, :2] - d.source[:, :2]
+        # The jaw's drop parts the lips: a step the smooth spline cannot draw, so it is
+        # added as its own field (``jaw_share``), not through the control points.
+        jaw = d.jaw_vector(channels)
+        displacement[: d.n_landmarks] -= d.jaw_weight[:, None] * jaw
         field = self.tps.forward(displacement).astype(np.float64)
+        if np.any(jaw):
+            field += (self.grid_jaw * self.tps.window)[..., None] * jaw
         pose = d.pose(channels)
         if pose.is_identity:
             return field.astype(np.float32)
@@ -142,14 +184,14 @@ class WarpRenderer:
     def render_region(self, channels: dict[str, float]) -> np.ndarray:
         """The moving rectangle only, uint8 [h, w, 3]."""
         backward = self.tps.invert(self.forward_field(channels))
-        targets = self.deformer.targets(channels)
         grid = (backward - 0.5) * self.to_unit - 1.0
-        self._update_mask(targets)
+        self._paint(channels)
+        self.irises.apply(self.crop_chw, self.source_chw, self.deformer.gaze_shift(channels))
         feeds = {
             "image": self.crop_chw,
             "grid": np.ascontiguousarray(grid.transpose(2, 0, 1)[None]),
-            "mask": self.mask,
-            "interior": self.interior,
+            "overlay": self.overlay.masks,
+            "palette": self.palette,
         }
         return self.session.run(None, feeds)[0]
 

@@ -1,0 +1,260 @@
+"""Quality measured on rendered frames: a second landmark pass over the output.
+
+For each frame the face-landmark model measures the head's yaw, pitch and roll (a rigid
+fit of the 3-D landmarks to the source face's), the mouth opening, each eye's opening
+and whether the face is found at all. Set against the MotionTrack that made the frames,
+this says whether the head follows the pose curves, the mouth the jaw, the lids the
+blinks; the background is compared with the photo, and a still stretch is checked for
+jitter. ``python -m core evaluate --take DIR`` writes ``evaluate.json`` and a plot.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import face_regions as fr
+from .deform import Deformer
+from .errors import VasaError
+from .face import FaceAnalyzer, SourceFace
+from .motion import MotionTrack
+
+# Measured series compared with the channel that should drive them (sign: +1 = rises with it).
+FOLLOWS = {
+    "yaw": ("head_yaw", 1.0),
+    "pitch": ("head_pitch", 1.0),
+    "roll": ("head_roll", 1.0),
+    "mouth": ("jawOpen", 1.0),
+    "eye_right": ("eyeBlinkRight", -1.0),
+    "eye_left": ("eyeBlinkLeft", -1.0),
+}
+MIN_SPREAD = 1e-3  # a channel that varies less than this is not tested for correlation
+
+
+def rotation_angles(r: np.ndarray) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in degrees of a rotation built as ``deform.rotation`` builds it."""
+    yaw = math.degrees(math.atan2(r[2, 0], r[2, 2]))
+    pitch = math.degrees(math.asin(float(np.clip(-r[2, 1], -1.0, 1.0))))
+    roll = math.degrees(math.atan2(-r[0, 1], r[1, 1]))
+    return yaw, pitch, roll
+
+
+def head_rotation(source: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """3x3 rotation that best maps the source landmarks onto measured ones (Kabsch)."""
+    x = source - source.mean(0)
+    y = measured - measured.mean(0)
+    u, _, vt = np.linalg.svd(x.T @ y)
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+
+
+def eye_openings(landmarks: np.ndarray) -> tuple[float, float]:
+    """Opening of the subject's right and left eye: mean lid gap over the eye's width."""
+    out = []
+    for upper, lower, _ in fr.EYES:
+        gap = np.linalg.norm(landmarks[list(lower), :2] - landmarks[list(upper), :2], axis=1)
+        width = np.linalg.norm(landmarks[upper[0], :2] - landmarks[upper[-1], :2])
+        out.append(float(gap[1:-1].mean() / max(width, 1e-6)))
+    return out[0], out[1]
+
+
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """Inner-lip gap at the middle of the mouth over the face width."""
+    width = landmarks[:, 0].max() - landmarks[:, 0].min()
+    gap = np.linalg.norm(landmarks[14, :2] - landmarks[13, :2])
+    return float(gap / max(width, 1e-6))
+
+
+@dataclass
+class FrameMeasure:
+    found: bool
+    yaw: float = math.nan
+    pitch: float = math.nan
+    roll: float = math.nan
+    mouth: float = math.nan
+    eye_right: float = math.nan
+    eye_left: float = math.nan
+    landmarks: np.ndarray | None = field(default=None, repr=False)
+
+
+class FrameMeter:
+    """Measures rendered frames of one portrait against its source face."""
+
+    def __init__(self, image: np.ndarray, face: SourceFace, analyzer: FaceAnalyzer):
+        self.image = image
+        self.face = face
+        self.analyzer = analyzer
+        self.deformer = Deformer(face)
+        h, w = image.shape[:2]
+        ys, xs = np.mgrid[0:h, 0:w]
+        pts = np.stack([xs + 0.5, ys + 0.5], -1).astype(np.float64)
+        # "Far from the head": beyond the reach of the head's pose (deform.HEAD_FALLOFF).
+        weight = self.deformer.head_weight(pts)
+        up = self.deformer._to_face(pts.reshape(-1, 2))
+        self.far = (weight.reshape(-1) == 0) & (np.hypot(up[:, 0] / self.deformer.fw,
+                                                         up[:, 1] / self.deformer.fh) > 1.0)
+        self.far = self.far.reshape(h, w)
+        self.base = self.measure(image)
+
+    def measure(self, frame: np.ndarray) -> FrameMeasure:
+        lm = self.analyzer.measure(frame)
+        if lm is None:
+            return FrameMeasure(False)
+        yaw, pitch, roll = rotation_angles(head_rotation(self.face.landmarks.astype(np.float64),
+                                                         lm.astype(np.float64)))
+        right, left = eye_openings(lm)
+        return FrameMeasure(True, yaw, pitch, roll, mouth_opening(lm), right, left, lm)
+
+    def background_change(self, frame: np.ndarray) -> float:
+        """Mean absolute change (grey levels) of the pixels far from the head."""
+        if not self.far.any():
+            return 0.0
+        diff = np.abs(frame.astype(np.int16) - self.image.astype(np.int16)).mean(2)
+        return float(diff[self.far].mean())
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.std(b[ok]) < MIN_SPREAD or np.std(a[ok]) == 0:
+        return None
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def evaluate_frames(meter: FrameMeter, frames: Iterable[np.ndarray],
+                    track: MotionTrack, indices: list[int] | None = None) -> dict:
+    """Measure ``frames`` (rendered from ``track`` at ``indices``) and summarise."""
+    indices = list(range(track.n_frames)) if indices is None else indices
+    rows, background = [], []
+    for frame in frames:
+        rows.append(meter.measure(frame))
+        background.append(meter.background_change(frame))
+    series = {k: np.array([getattr(r, k) for r in rows]) for k in FOLLOWS}
+    base = meter.base
+    report: dict = {"frames": len(rows), "detected": int(sum(r.found for r in rows))}
+    follow = {}
+    drivers = [c for c, _ in FOLLOWS.values() if c in track.channels]
+    data = track.data[indices]
+    neutral = MotionTrack.neutral(1, track.fps, track.channels).data[0]
+    for key, (channel, sign) in FOLLOWS.items():
+        if channel not in track.channels:
+            continue
+        # Only frames where the other driving channels rest, so that a blink is not
+        # judged on frames where the head turns.
+        others = [track.index(c) for c in drivers if c != channel]
+        alone = np.all(np.isclose(data[:, others], neutral[others], atol=1e-4), axis=1)
+        values = track[channel][indices]
+        c = _corr(series[key][alone], values[alone])
+        if c is not None:
+            follow[key] = {"channel": channel, "correlation": round(sign * c, 4)}
+    report["follows"] = follow
+    report["background_change_grey_levels"] = round(float(np.mean(background)), 4)
+    report["jitter_face_widths"] = _jitter(rows, track, indices, meter.deformer.fw)
+    report["source"] = {k: (round(getattr(base, k), 4) if base.found else None)
+                        for k in FOLLOWS}
+    report["series"] = {k: [None if not np.isfinite(v) else round(float(v), 5) for v in s]
+                        for k, s in series.items()}
+    report["indices"] = indices
+    return report
+
+
+def _jitter(rows: list[FrameMeasure], track: MotionTrack, indices: list[int],
+            fw: float) -> float | None:
+    """Mean landmark motion between consecutive measured frames whose channels are equal."""
+    moves = []
+    pairs = list(zip(indices, rows, strict=True))
+    for (i, a), (j, b) in zip(pairs, pairs[1:], strict=False):
+        if a.landmarks is None or b.landmarks is None:
+            continue
+        if np.array_equal(track.data[i], track.data[j]):
+            moves.append(np.linalg.norm(a.landmarks[:, :2] - b.landmarks[:, :2], axis=1).mean())
+    return round(float(np.mean(moves)) / fw, 6) if moves else None
+
+
+def sweep_track(fps: float = 25.0, steps: int = 9) -> MotionTrack:
+    """Each tested channel swept alone from neutral to both extremes, then a still stretch."""
+    sweeps = [("head_yaw", -20, 20), ("head_pitch", -15, 15), ("head_roll", -15, 15),
+              ("jawOpen", 0, 1), ("eyeBlinkLeft", 0, 1), ("eyeBlinkRight", 0, 1)]
+    n = len(sweeps) * steps + 4
+    track = MotionTrack.neutral(n, fps)
+    for k, (name, lo, hi) in enumerate(sweeps):
+        start = k * steps
+        track.data[start:start + steps, track.index(name)] = np.linspace(lo, hi, steps)
+    track.meta["sweep"] = [s[0] for s in sweeps]
+    return track
+
+
+# -- plot (numpy + cv2, no plotting library) -------------------------------------------------
+def plot_report(report: dict, track: MotionTrack, path: Path) -> None:
+    """One panel per followed channel: the channel (grey) and the measurement (colour),
+    each scaled to its own range."""
+    keys = [k for k in FOLLOWS if FOLLOWS[k][0] in track.channels]
+    pw, ph, pad = 640, 130, 8
+    canvas = np.full((len(keys) * (ph + pad) + pad, pw + 2 * pad, 3), 255, np.uint8)
+    indices = report["indices"]
+    for row, key in enumerate(keys):
+        channel, sign = FOLLOWS[key]
+        y0 = pad + row * (ph + pad)
+        cv2.rectangle(canvas, (pad, y0), (pad + pw, y0 + ph), (220, 220, 220), 1)
+        measured = np.array([np.nan if v is None else v for v in report["series"][key]])
+        for values, colour in ((track[channel][indices] * sign, (150, 150, 150)),
+                               (measured, (40, 90, 200))):
+            _polyline(canvas, values, (pad, y0, pw, ph), colour)
+        corr = report["follows"].get(key, {}).get("correlation")
+        label = f"{key} vs {channel}" + (f"  r = {corr:.3f}" if corr is not None else "")
+        cv2.putText(canvas, label, (pad + 6, y0 + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), canvas)
+
+
+def _polyline(canvas: np.ndarray, values: np.ndarray, box: tuple[int, int, int, int],
+              colour: tuple[int, int, int]) -> None:
+    x0, y0, w, h = box
+    ok = np.isfinite(values)
+    if ok.sum() < 2:
+        return
+    lo, hi = float(values[ok].min()), float(values[ok].max())
+    span = hi - lo if hi > lo else 1.0
+    xs = x0 + np.arange(len(values)) * (w - 1) / max(len(values) - 1, 1)
+    ys = y0 + h - 22 - (values - lo) / span * (h - 30)
+    pts = np.stack([xs, ys], 1)[ok].round().astype(np.int32)
+    cv2.polylines(canvas, [pts], False, colour, 2, cv2.LINE_AA)
+
+
+# -- a take on disk --------------------------------------------------------------------------
+def evaluate_take(take: Path, stride: int = 1) -> dict:
+    """Measure a take folder's frames; write ``evaluate.json`` and ``evaluate.png`` in it."""
+    from .frames_io import frame_name
+    from .image import load_image
+
+    take = Path(take)
+    try:
+        record = json.loads((take / "run.json").read_text())
+        track = MotionTrack.load(take / "motion.npz")
+    except FileNotFoundError as exc:
+        raise VasaError(f"{take} is not a take folder ({Path(exc.filename).name} is missing); "
+                        "pass the folder that generate wrote.") from exc
+    image = load_image(record["inputs"]["image"]["path"])
+    analyzer = FaceAnalyzer()
+    meter = FrameMeter(image, analyzer.analyze(image), analyzer)
+    folder = take / record.get("frames", {}).get("folder", "frames")
+    fmt = "png"
+    pattern = record.get("frames", {}).get("pattern", "")
+    if pattern.endswith((".jpg", ".jpeg")):
+        fmt = "jpeg"
+    indices = list(range(0, track.n_frames, max(1, stride)))
+    paths = [folder / frame_name(i + 1, fmt) for i in indices]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise VasaError(f"{len(missing)} frames of {take} are missing (first: {missing[0].name});"
+                        " generate the take again.")
+    report = evaluate_frames(meter, (load_image(p) for p in paths), track, indices)
+    report["take"] = str(take)
+    (take / "evaluate.json").write_text(json.dumps(report, indent=1) + "\n")
+    plot_report(report, track, take / "evaluate.png")
+    return report
