@@ -29,7 +29,6 @@ RING_COUNT = 24
 # lip rises a little; mouthPress thins each lip by PRESS_THIN face heights.
 JAW_DROP = 0.13
 UPPER_LIP_RISE = 0.012
-JAW_GAP = JAW_DROP + UPPER_LIP_RISE
 JAW_STEP_PX = 0.8  # the lips part over this many pixels
 PRESS_THIN = 0.012
 # Ring of still points (expressions do not reach past it): radii in face widths / heights.
@@ -42,7 +41,7 @@ HEAD_FALLOFF = 1.9
 # Blink: the painted lid reaches this share of the eye opening and starts a little above
 # the lid line (over the photo's lashes); the skin under the brow drops a little with it.
 LID_CLOSE = 0.97
-LID_OVERLAP = 0.12
+LID_OVERLAP = 0.3
 CREASE_DROP = 0.18
 # Gaze: how far the iris travels at 90 degrees, in eye widths, across and up/down.
 GAZE_REACH = (0.5, 0.3)
@@ -128,11 +127,28 @@ class Deformer:
         self.iris_slice = slice(len(lm), len(lm) + len(iris))
         self.n_face = len(lm) + len(iris)  # landmarks and irises; the ring follows
 
-    def jaw_share(self, xy: np.ndarray) -> np.ndarray:
+    def landmark_jaw(self, close: float) -> np.ndarray:
+        """[468] share of the jaw's drop each landmark follows (``jaw_share`` at it)."""
+        lm_xy = self.face.landmarks[:, :2].astype(np.float64)
+        jaw = self.jaw_share(lm_xy, close)
+        # Lips sit on the step itself: the upper lip stays, the lower lip counts as below.
+        lower = list(fr.LOWER_LIP)
+        nudge = self._from_face_vec(np.array([0.0, 1.5 * JAW_STEP_PX]))
+        jaw[lower] = self.jaw_share(lm_xy[lower] + nudge, close)
+        jaw[list(fr.UPPER_LIP)] = 0.0
+        jaw[list(fr.MOUTH_CORNERS)] = 0.5 * (1.0 - close)
+        return jaw
+
+    def jaw_weights(self, ch: dict[str, float]) -> np.ndarray:
+        close = float(np.clip(ch.get("mouthClose", 0.0), 0.0, 1.0))
+        return self.jaw_weight if close == 0.0 else self.landmark_jaw(close)
+
+    def jaw_share(self, xy: np.ndarray, close: float = 0.0) -> np.ndarray:
         """How much of the jaw's drop each image point [..., 2] follows.
 
         A step at the upper inner lip, sharp between the mouth corners (the lips part) and
         widening past them (the cheeks stretch); fading towards the ears and down the neck.
+        ``close`` (mouthClose) keeps the lower lip up while the chin still drops.
         """
         up = self._to_face(xy.reshape(-1, 2).astype(np.float64))
         u = up[:, 0] - self.mouth_centre[0]
@@ -141,11 +157,12 @@ class Deformer:
         outside = np.maximum(np.abs(u) - 0.8 * self._half_mouth, 0.0)
         width = JAW_STEP_PX + 0.9 * outside
         below = _smoothstep((up[:, 1] - line) / width + 0.5)
-        # The opening is lens-shaped: right under the lip line the drop tapers to half at
-        # the corners; a lip's thickness lower down everything drops fully again.
+        # The opening is lens-shaped: on the lower lip the drop tapers to half at the
+        # corners; below the lip everything drops fully again.
         lens = 0.5 + 0.5 * np.clip(1.0 - across**2, 0.0, 1.0) ** 2
-        lip = _smoothstep((up[:, 1] - line) / (0.09 * self.fh))
-        amount = 1.0 - (1.0 - lens) * (1.0 - lip)
+        lower_edge = np.interp(up[:, 0], *self._chin_line)
+        lip = _smoothstep((up[:, 1] - lower_edge) / (0.08 * self.fh))  # 0 on the lower lip
+        amount = (1.0 - (1.0 - lens) * (1.0 - lip)) * (1.0 - close * (1.0 - lip))
         sides = 1.0 - _smoothstep((np.abs(u) - 0.22 * self.fw) / (0.3 * self.fw))
         neck = 1.0 - _smoothstep((up[:, 1] - self._chin_v) / (0.4 * self.fh))
         return (below * amount * sides * neck).reshape(xy.shape[:-1])
@@ -184,19 +201,14 @@ class Deformer:
         inner = up[list(fr.LIP_INNER_UPPER)]
         order = np.argsort(inner[:, 0])
         self._lip_line = (inner[order, 0], inner[order, 1])
+        outer = up[list(fr.LIP_OUTER_LOWER)]
+        order = np.argsort(outer[:, 0])
+        self._chin_line = (outer[order, 0], outer[order, 1])  # the lower lip's lower edge
         self._half_mouth = max(abs(up[fr.MOUTH_CORNERS[1], 0] - up[fr.MOUTH_CORNERS[0], 0]) / 2,
                                1e-6)
         self._chin_v = float(up[fr.CHIN, 1])
         self.mouth_centre = mouth
-        lm_xy = self.face.landmarks[:, :2].astype(np.float64)
-        jaw = self.jaw_share(lm_xy)
-        # Lips sit on the step itself: the upper lip stays, the lower lip counts as below.
-        lower = list(fr.LOWER_LIP)
-        nudge = self._from_face_vec(np.array([0.0, 1.5 * JAW_STEP_PX]))
-        jaw[lower] = self.jaw_share(lm_xy[lower] + nudge)
-        jaw[list(fr.UPPER_LIP)] = 0.0
-        jaw[list(fr.MOUTH_CORNERS)] = 0.5
-        self.jaw_weight = jaw
+        self.jaw_weight = self.landmark_jaw(0.0)
         lips = list(set(fr.UPPER_LIP) | set(fr.LOWER_LIP) | set(fr.MOUTH_CORNERS))
         self.lips = np.array(sorted(lips))
         half_mouth = max(abs(up[fr.MOUTH_CORNERS[1], 0] - up[fr.MOUTH_CORNERS[0], 0]) / 2, 1e-6)
@@ -214,7 +226,7 @@ class Deformer:
         lm = slice(0, self.n_landmarks)
         fw, fh = self.fw, self.fh
         jaw = ch.get("jawOpen", 0.0)
-        disp[lm, 1] += self.jaw_weight * jaw * JAW_DROP * fh
+        disp[lm, 1] += self.jaw_weights(ch) * jaw * JAW_DROP * fh
         disp[list(fr.UPPER_LIP), 1] -= jaw * UPPER_LIP_RISE * fh
         # Lip shapes around the mouth centre.
         side = self.lip_side
@@ -225,8 +237,17 @@ class Deformer:
         # The subject's left is the image's right (side > 0).
         smile = np.where(side > 0, smile_l, smile_r) * side ** 2
         frown = np.where(side > 0, frown_l, frown_r) * side ** 2
-        disp[self.lips, 0] += smile * 0.05 * fw * np.sign(side)
-        disp[self.lips, 1] += (frown * 0.03 - smile * 0.035) * fh
+        disp[self.lips, 0] += smile * 0.07 * fw * np.sign(side)
+        disp[self.lips, 1] += (frown * 0.03 - smile * 0.04) * fh
+        # The cheeks round the corners go with them (smile up and out, frown down).
+        for corner, sm, fn, out in ((fr.MOUTH_CORNERS[0], smile_r, frown_r, -1.0),
+                                    (fr.MOUTH_CORNERS[1], smile_l, frown_l, 1.0)):
+            if sm or fn:
+                near = np.exp(-(np.linalg.norm(self.up - self.up[corner], axis=1)
+                                / (0.12 * fw)) ** 2)
+                near[self.lips] = 0.0
+                disp[lm, 0] += near * sm * 0.05 * fw * out
+                disp[lm, 1] += near * (fn * 0.02 - sm * 0.03) * fh
         funnel = ch.get("mouthFunnel", 0.0)
         disp[list(fr.UPPER_LIP), 1] -= funnel * 0.01 * fh
         disp[list(fr.LOWER_LIP), 1] += funnel * 0.015 * fh
@@ -238,11 +259,9 @@ class Deformer:
     def _close_and_press(self, ch: dict[str, float], disp: np.ndarray, jaw: float) -> None:
         """mouthClose shuts the lips over an open jaw; mouthPress thins them, per side."""
         fh = self.fh
-        # The jaw adds JAW_GAP * jaw between the lips; mouthClose takes it back, half from
-        # each lip.
+        # mouthClose keeps the lower lip up (``jaw_share``); the upper lip comes down.
         close = float(np.clip(ch.get("mouthClose", 0.0), 0.0, 1.0)) * min(jaw, 1.0)
-        disp[list(fr.UPPER_LIP), 1] += 0.5 * close * JAW_GAP * fh
-        disp[list(fr.LOWER_LIP), 1] -= 0.5 * close * JAW_GAP * fh
+        disp[list(fr.UPPER_LIP), 1] += close * UPPER_LIP_RISE * fh
         press_l, press_r = ch.get("mouthPressLeft", 0.0), ch.get("mouthPressRight", 0.0)
         if press_l or press_r:
             for outer, sign in ((fr.LIP_OUTER_UPPER, 1.0), (fr.LIP_OUTER_LOWER, -1.0)):

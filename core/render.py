@@ -169,10 +169,12 @@ class WarpRenderer:
         # The jaw's drop parts the lips: a step the smooth spline cannot draw, so it is
         # added as its own field (``jaw_share``), not through the control points.
         jaw = d.jaw_vector(channels)
-        displacement[: d.n_landmarks] -= d.jaw_weight[:, None] * jaw
+        displacement[: d.n_landmarks] -= d.jaw_weights(channels)[:, None] * jaw
         field = self.tps.forward(displacement).astype(np.float64)
         if np.any(jaw):
-            field += (self.grid_jaw * self.tps.window)[..., None] * jaw
+            close = float(np.clip(channels.get("mouthClose", 0.0), 0.0, 1.0))
+            share = self.grid_jaw if close == 0.0 else d.jaw_share(self.grid_xy, close)
+            field += (share * self.tps.window)[..., None] * jaw
         pose = d.pose(channels)
         if pose.is_identity:
             return field.astype(np.float32)
