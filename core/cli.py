@@ -57,6 +57,9 @@ def _add_generate(sub) -> None:
     p.add_argument("--frame-format", default="png", choices=("png", "jpeg", "exr"),
                    help="frame files: png (default), jpeg or exr (half float, linear)")
     p.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
+    p.add_argument("--output", default="full", choices=("full", "crop512", "both"),
+                   help="full-resolution frames (default), VASA-1's 512x512 face crop, or "
+                        "both (crops in crop512/ beside frames/)")
     p.add_argument("--video", type=Path, default=None,
                    help="also write an MP4 with the audio muxed in")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -70,7 +73,8 @@ def _generate(args) -> int:
                         lipsync_strength=args.lipsync_strength,
                         pack=str(args.pack) if args.pack else None, provider=args.provider,
                         threads=args.threads, png_compression=args.png_compression,
-                        overwrite=args.overwrite, frame_format=args.frame_format)
+                        overwrite=args.overwrite, frame_format=args.frame_format,
+                        output=args.output)
     if args.video and args.frame_format == "exr":
         raise VasaError("--video needs PNG or JPEG frames; drop --video or choose "
                         "--frame-format png.")
@@ -99,6 +103,44 @@ def _add_bench(sub) -> None:
     p.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
 
 
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="measure a take's frames with the landmark model")
+    p.add_argument("--take", required=True, type=Path, help="take folder (from generate)")
+    p.add_argument("--sweep", type=Path, default=None, metavar="IMAGE",
+                   help="first render a test sweep of IMAGE into --take (a new folder)")
+    p.add_argument("--stride", type=int, default=1, help="measure every Nth frame")
+
+
+def _evaluate(args) -> int:
+    import json
+
+    from .evaluate import evaluate_take, render_sweep
+
+    if args.sweep is not None:
+        render_sweep(args.sweep, args.take)
+    report = evaluate_take(args.take, args.stride)
+    summary = {k: report[k] for k in ("frames", "detected", "follows",
+                                      "background_change_grey_levels",
+                                      "jitter_face_widths")}
+    print(json.dumps(summary, indent=1))
+    print(f"written: {args.take / 'evaluate.json'}, {args.take / 'evaluate.png'}")
+    return 0
+
+
+def _add_contact_sheet(sub) -> None:
+    p = sub.add_parser("contact-sheet", help="PNG grid of frames at each channel's extremes")
+    p.add_argument("--image", required=True, type=Path, help="portrait (PNG, JPEG, ...)")
+    p.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    p.add_argument("--tile", type=int, default=192, help="tile size in pixels (default 192)")
+
+
+def _contact_sheet(args) -> int:
+    from .contact_sheet import write_contact_sheet
+
+    print(f"written: {write_contact_sheet(args.image, args.out, args.tile)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core",
                                      description="Talking-head engine (Blender-free).")
@@ -106,10 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     _add_bench(sub)
+    _add_evaluate(sub)
+    _add_contact_sheet(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
             return _generate(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
+        if args.command == "contact-sheet":
+            return _contact_sheet(args)
         from .bench import run_bench
 
         return run_bench(args.seconds, args.keep, args.runs)

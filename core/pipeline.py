@@ -8,6 +8,7 @@ length); cancelling stops after the current frame and leaves complete frames and
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shutil
 import threading
@@ -22,6 +23,7 @@ import numpy as np
 
 from . import ENGINE_NAME, __version__, runtime
 from .audio import SAMPLE_RATE, compute_features, load_audio
+from .crop import FaceCrop
 from .errors import OutputError, VasaError
 from .face import FaceAnalyzer
 from .frames_io import (
@@ -39,6 +41,8 @@ from .render import WarpRenderer
 
 Progress = Callable[[float, str], None]
 FRAMES_DIR = "frames"
+CROP_DIR = "crop512"  # with output="both": the 512x512 face crops beside frames/
+OUTPUTS = ("full", "crop512", "both")
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Settings:
     threads: int = 0
     overwrite: bool = False
     frame_format: str = "png"  # png, jpeg or exr (see frames_io.FRAME_FORMATS)
+    output: str = "full"  # full frames, "crop512" (VASA-1's 512x512 face crop) or "both"
 
     def motion(self) -> MotionSettings:
         return MotionSettings(self.seed, self.motion_intensity, self.lipsync_strength,
@@ -118,6 +123,9 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     if settings.frame_format not in FRAME_FORMATS:
         raise VasaError(f"Frame format {settings.frame_format!r} is not known; use one of "
                         f"{', '.join(FRAME_FORMATS)}.")
+    if settings.output not in OUTPUTS:
+        raise VasaError(f"Output {settings.output!r} is not known; use one of "
+                        f"{', '.join(OUTPUTS)}.")
     report = progress or (lambda fraction, message: None)
     image_path, audio_path, out_dir = Path(image), Path(audio), Path(out_dir)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -147,6 +155,14 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     lap("renderer_setup")
 
     frames_dir = prepare_output(out_dir, settings.overwrite)
+    crop = FaceCrop(renderer.deformer, face.image_size, rt) if settings.output != "full" else None
+    crop_dir = out_dir / CROP_DIR if settings.output == "both" else None
+    if crop_dir is not None:  # crops beside the full frames
+        shutil.rmtree(crop_dir, ignore_errors=True)
+        try:
+            crop_dir.mkdir(parents=True)
+        except OSError as exc:
+            raise output_error(crop_dir, exc) from exc
     track.meta |= {"image": str(image_path), "audio": str(audio_path)}
     track.save(out_dir / "motion.npz")
     record = {
@@ -165,6 +181,8 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
         "frames": {"folder": FRAMES_DIR, "first": 1,
                    "pattern": frame_pattern_printf(settings.frame_format)},
         "face": face.to_dict(),
+        **({"crop512": {"folder": str(crop_dir.name) if crop_dir else FRAMES_DIR,
+                        **crop.describe()}} if crop else {}),
         "pack": pack.describe(),
         "versions": versions(),
         "started_at": started,
@@ -178,19 +196,25 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     n = track.n_frames
     status, error = "complete", None
     encoder = None
-    if settings.frame_format == "png":  # the rows outside the head never change
+    if settings.frame_format == "png" and settings.output != "crop512":
+        # the rows outside the head never change
         r = renderer.region
         encoder = StillRowsPng(pixels, (r.y0, r.y1), provenance,
                                settings.png_compression).encode
     writer = FrameWriter(frames_dir, provenance, settings.png_compression,
                          fmt=settings.frame_format, encoder=encoder)
+    crop_writer = (FrameWriter(crop_dir, provenance, settings.png_compression,
+                               fmt=settings.frame_format) if crop_dir else None)
     try:
-        with writer:
+        with writer, (crop_writer or contextlib.nullcontext()):
             for i in range(n):
                 if _is_cancelled(cancel):
                     status = "cancelled"
                     break
-                writer.put(i + 1, renderer.render(track.frame(i)))
+                frame = renderer.render(track.frame(i))
+                if crop_writer is not None:
+                    crop_writer.put(i + 1, crop(frame))
+                writer.put(i + 1, crop(frame) if settings.output == "crop512" else frame)
                 if i % 5 == 0 or i == n - 1:
                     report(0.05 + 0.95 * (i + 1) / n, f"Frame {i + 1} of {n}")
     except KeyboardInterrupt:

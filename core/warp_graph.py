@@ -4,7 +4,8 @@ Inputs: the head region of the photo (float32 [1, 3, H, W]), a coarse backward g
 GridSample's -1..1 units ([1, 2, gh, gw]), overlay masks ([1, 5, H, W]: mouth opening,
 upper teeth, throat depth, closing eyelid, lash line; rasterised from the moved landmarks)
 and the palette ([1, 3, 5]: mouth interior, throat, teeth, eyelid skin, lashes). The graph
-upsamples the grid (Resize, align_corners), samples the photo (GridSample, bilinear),
+upsamples the grid (Resize, align_corners), samples the photo (GridSample, bilinear,
+mirrored past the picture's edge),
 paints the mouth interior and the closing lids where the masks say, and returns uint8
 [H, W, 3], so the same model runs on CUDA unchanged.
 """
@@ -53,8 +54,10 @@ def build_warp_model(height: int, width: int) -> bytes:
         helper.make_node("Resize", ["grid", "", "", "sizes"], ["grid_full"], mode="linear",
                          coordinate_transformation_mode="align_corners"),
         helper.make_node("Transpose", ["grid_full"], ["grid_nhwc"], perm=[0, 2, 3, 1]),
+        # Reflection: where the head moves away from the picture's edge, what comes in is
+        # the mirrored neighbourhood (hair, background), not a streak of the edge row.
         helper.make_node("GridSample", ["image", "grid_nhwc"], ["warped"], mode="bilinear",
-                         padding_mode="border", align_corners=1),
+                         padding_mode="reflection", align_corners=1),
         helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
         helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
         helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),

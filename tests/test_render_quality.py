@@ -1,0 +1,43 @@
+"""Quality gates measured on rendered frames of the shared portraits (photos and paintings):
+the landmark model must see the head, mouth and eyes follow the MotionTrack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.evaluate import FrameMeter, evaluate_frames, sweep_track
+from core.face import FaceAnalyzer
+from core.image import load_image
+from core.render import WarpRenderer
+
+ROOT = Path(__file__).resolve().parents[1]
+PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
+NAMES = ["astronaut.png", "sad.png", "happy.png", "people_0.png", "art_1.png",
+         "full_body_1.png"]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return FaceAnalyzer()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rendered_frames_follow_the_track(name, analyzer):
+    path = ROOT / "samples" / name if name == "astronaut.png" else PORTRAITS / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available (shared test data missing)")
+    image = load_image(path)
+    face = analyzer.analyze(image)
+    renderer = WarpRenderer(image, face)
+    track = sweep_track(steps=7)
+    report = evaluate_frames(FrameMeter(image, face, analyzer),
+                             (renderer.render(track.frame(i)) for i in range(track.n_frames)),
+                             track)
+    follows = report["follows"]
+    assert report["detected"] == report["frames"], "the face was lost in some frames"
+    for key in ("yaw", "pitch", "roll", "mouth", "eye_left", "eye_right"):
+        assert follows[key]["correlation"] >= 0.9, (key, follows)
+    assert report["background_change_grey_levels"] < 1.0
+    assert report["jitter_face_widths"] is not None and report["jitter_face_widths"] < 0.002
