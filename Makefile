@@ -27,6 +27,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python -m core bench
+	$(BIN)/python -m core bench --hd --seconds 10
 
 # Rebuild core/builtin_pack from the mediapipe wheel (needs TensorFlow; not used by CI).
 models:

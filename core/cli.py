@@ -101,6 +101,8 @@ def _add_bench(sub) -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--keep", type=Path, default=None, help="keep the last take in this folder")
     p.add_argument("--runs", type=int, default=3, help="runs; the median is reported")
+    p.add_argument("--hd", action="store_true",
+                   help="a 1920x1080 portrait (the sample scaled 2x, surroundings mirrored)")
 
 
 def _add_evaluate(sub) -> None:
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return _contact_sheet(args)
         from .bench import run_bench
 
-        return run_bench(args.seconds, args.keep, args.runs)
+        return run_bench(args.seconds, args.keep, args.runs, args.hd)
     except VasaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

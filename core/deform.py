@@ -30,7 +30,7 @@ RING_COUNT = 24
 JAW_DROP = 0.13
 UPPER_LIP_RISE = 0.012
 JAW_STEP_PX = 0.8  # the lips part over this many pixels
-PRESS_THIN = 0.012
+PRESS_THIN = 0.018
 # Ring of still points (expressions do not reach past it): radii in face widths / heights.
 RING = (0.95, 1.0)
 # The head (with hair) as an ellipse in the upright face frame, from the landmarks' centre:

@@ -28,6 +28,10 @@ MIN_CELL = 4.0  # pixels per coarse cell at least
 # Upper teeth show at most this share of the face height below the upper lip; lashes
 # darken this share of the eye opening along a closed lid's edge.
 TEETH_HEIGHT = 0.035
+# The painted box: the landmarks' box grown by these shares of face width / height, and
+# the jaw's full drop below.
+FACE_BOX_PAD = (0.3, 0.2)
+JAW_ROOM = 0.15
 LASH_SHARE = 0.16
 BORDER_ANCHORS = 12  # fixed points per region edge
 
@@ -54,6 +58,20 @@ def head_region(face: SourceFace, deformer: Deformer) -> Region:
     y0 = int(max(0, np.floor(pts[:, 1].min() - pad)))
     y1 = int(min(h, np.ceil(pts[:, 1].max() + pad)))
     return Region(x0, y0, x1, y1)
+
+
+def face_box(deformer: Deformer, region: Region) -> tuple[int, int, int, int]:
+    """Where in the region the mouth and eyes can be painted, whatever the pose: the
+    landmarks' box with room for turns, shifts and the jaw's drop (x0, y0, x1, y1)."""
+    lm = deformer.face.landmarks[:, :2]
+    pad_x, pad_y = FACE_BOX_PAD[0] * deformer.fw, FACE_BOX_PAD[1] * deformer.fh
+    w, h = region.size
+    x0 = int(np.clip(np.floor(lm[:, 0].min() - pad_x) - region.x0, 0, w - 1))
+    x1 = int(np.clip(np.ceil(lm[:, 0].max() + pad_x) - region.x0, x0 + 1, w))
+    y0 = int(np.clip(np.floor(lm[:, 1].min() - pad_y) - region.y0, 0, h - 1))
+    y1 = int(np.clip(np.ceil(lm[:, 1].max() + pad_y + JAW_ROOM * deformer.fh) - region.y0,
+                     y0 + 1, h))
+    return x0, y0, x1, y1
 
 
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -114,7 +132,8 @@ class WarpRenderer:
         self.n_moving = len(self.deformer.source)
         points = np.concatenate([self.deformer.source[:, :2] - self.origin, anchors])
         cell = max(MIN_CELL, max(w, h) / MAX_GRID)
-        grid = (int(np.ceil(h / cell)) + 1, int(np.ceil(w / cell)) + 1)
+        # Odd sizes: the smooth spline is evaluated on every other point (``tps``).
+        grid = (int(np.ceil(h / cell)) // 2 * 2 + 1, int(np.ceil(w / cell)) // 2 * 2 + 1)
         iw, ih = face.image_size
         r = self.region
         inside = (r.x0 > 0, r.y0 > 0, r.x1 < iw, r.y1 < ih)
@@ -131,20 +150,32 @@ class WarpRenderer:
         self.grid_weight = self.deformer.head_weight(self.grid_xy) * self.tps.window
         self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()
-        self.session = runtime.session(build_warp_model(h, w), name=f"builtin/warp_{w}x{h}")
+        self.face_box = face_box(self.deformer, self.region)
+        self.session = runtime.session(build_warp_model(h, w, self.face_box),
+                                       name=f"builtin/warp_{w}x{h}")
         crop = image[self.region.y0:self.region.y1, self.region.x0:self.region.x1]
         self.source_chw = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32)
         self.crop_chw = self.source_chw.copy()  # the photo with this frame's irises
-        self.overlay = Overlay(w, h)
+        bx0, by0, bx1, by1 = self.face_box
+        self.overlay = Overlay(bx1 - bx0, by1 - by0)
+        self.overlay_origin = self.origin + [bx0, by0]  # image pixels of the masks' corner
         self.palette = portrait_palette(image, face)
         self.irises = IrisLayer(image, face, self.origin, (w, h), runtime)
         # Normalisation to GridSample units (align_corners: -1..1 spans pixel centres).
         self.to_unit = np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32)
 
+    def overlay_region(self) -> np.ndarray:
+        """[5, H, W] this frame's overlay masks over the whole region (for checks)."""
+        w, h = self.region.size
+        out = np.zeros((self.overlay.masks.shape[1], h, w), np.float32)
+        bx0, by0, bx1, by1 = self.face_box
+        out[:, by0:by1, bx0:bx1] = self.overlay.masks[0]
+        return out
+
     @property
     def mask(self) -> np.ndarray:
         """[1, 1, H, W] opacity of the painted mouth interior in this frame."""
-        return self.overlay.masks[:, :1]
+        return self.overlay_region()[None, :1]
 
     def _paint(self, channels: dict[str, float]) -> None:
         """This frame's overlay masks: the opened mouth and the closing lids."""
@@ -152,12 +183,12 @@ class WarpRenderer:
         d = self.deformer
         opening = d.mouth_opening(channels)
         if opening is not None:
-            top, bottom = (edge - self.origin for edge in opening)
+            top, bottom = (edge - self.overlay_origin for edge in opening)
             # A photo that shows teeth keeps them on the upper lip: paint fewer.
             teeth = max(0.0, TEETH_HEIGHT * d.fh - d.photo_gap) * d.pose(channels).scale
             self.overlay.mouth(top, bottom, teeth)
         for start, edge, eye_opening in d.lid_lines(channels):
-            self.overlay.lid(start - self.origin, edge - self.origin,
+            self.overlay.lid(start - self.overlay_origin, edge - self.overlay_origin,
                              max(1.0, LASH_SHARE * eye_opening))
 
     def forward_field(self, channels: dict[str, float]) -> np.ndarray:

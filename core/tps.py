@@ -46,7 +46,11 @@ class CoarseTps:
         ys = np.linspace(0.5, h - 0.5, gh)
         gx, gy = np.meshgrid(xs, ys)
         self.grid = np.stack([gx, gy], -1).astype(np.float32)  # [gh, gw, 2] pixel centres
-        g = self.grid.reshape(-1, 2).astype(np.float64) / self.scale
+        # The spline is smooth: it is evaluated on every other grid point (odd grid sizes)
+        # and the points between are averaged from their neighbours.
+        self.half = gh % 2 == 1 and gw % 2 == 1 and gh > 2 and gw > 2
+        sub = self.grid[::2, ::2] if self.half else self.grid
+        g = sub.reshape(-1, 2).astype(np.float64) / self.scale
         kg = _kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1))
         pg = np.concatenate([np.ones((len(g), 1)), g], 1)
         self.basis = np.concatenate([kg, pg], 1).astype(np.float32)  # [G, N + 3]
@@ -66,7 +70,15 @@ class CoarseTps:
     def interpolate(self, values: np.ndarray) -> np.ndarray:
         """[gh, gw, C] spline through [N, C] values at the control points (no edge fade)."""
         out = self.basis @ (self.solve @ values.astype(np.float32))
-        return out.reshape(*self.grid_shape, values.shape[1])
+        if not self.half:
+            return out.reshape(*self.grid_shape, values.shape[1])
+        gh, gw = self.grid_shape
+        sub = out.reshape((gh + 1) // 2, (gw + 1) // 2, values.shape[1])
+        full = np.empty((gh, gw, values.shape[1]), np.float32)
+        full[::2, ::2] = sub
+        full[::2, 1::2] = 0.5 * (sub[:, :-1] + sub[:, 1:])
+        full[1::2] = 0.5 * (full[:-1:2] + full[2::2])
+        return full
 
     def forward(self, displacement: np.ndarray) -> np.ndarray:
         """[gh, gw, 2] forward displacement field (pixels) for [N, 2] control displacements."""

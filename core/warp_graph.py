@@ -24,24 +24,31 @@ PALETTE = ("interior", "throat", "teeth", "lid", "lash")
 
 
 @lru_cache(maxsize=8)
-def build_warp_model(height: int, width: int) -> bytes:
-    """Serialized ONNX model for a region of ``height`` x ``width`` pixels."""
+def build_warp_model(height: int, width: int,
+                     box: tuple[int, int, int, int] | None = None) -> bytes:
+    """Serialized ONNX model for a region of ``height`` x ``width`` pixels.
+
+    ``box`` (x0, y0, x1, y1; default the whole region) is where the face can be: the
+    overlay masks cover only it, and only it is painted, then put back into the frame.
+    """
     f32 = TensorProto.FLOAT
+    x0, y0, x1, y1 = box or (0, 0, width, height)
     inputs = [
         helper.make_tensor_value_info("image", f32, [1, 3, height, width]),
         helper.make_tensor_value_info("grid", f32, [1, 2, None, None]),
-        helper.make_tensor_value_info("overlay", f32, [1, len(OVERLAYS), height, width]),
+        helper.make_tensor_value_info("overlay", f32, [1, len(OVERLAYS), y1 - y0, x1 - x0]),
         helper.make_tensor_value_info("palette", f32, [1, 3, len(PALETTE)]),
     ]
     output = helper.make_tensor_value_info("frame", TensorProto.UINT8, [height, width, 3])
     consts = {
         "sizes": np.array([1, 2, height, width], np.int64),
         "half": np.array(0.5, np.float32),
-        "lo": np.array(0.0, np.float32),
-        "hi": np.array(255.0, np.float32),
         "axes0": np.array([0], np.int64),
         "ones5": np.ones(len(OVERLAYS), np.int64),
         "axes3": np.array([3], np.int64),
+        "box_start": np.array([y0, x0], np.int64),
+        "box_end": np.array([y1, x1], np.int64),
+        "hw_axes": np.array([2, 3], np.int64),
     }
 
     def lerp(a: str, b: str, t: str, out: str) -> list:
@@ -64,14 +71,15 @@ def build_warp_model(height: int, width: int) -> bytes:
         *lerp("c_interior", "c_throat", "throat", "inner"),
         *lerp("inner", "c_teeth", "teeth", "mouth_rgb"),
         *lerp("c_lid", "c_lash", "lash", "lid_rgb"),
-        *lerp("warped", "mouth_rgb", "mouth", "with_mouth"),
+        helper.make_node("Slice", ["warped", "box_start", "box_end", "hw_axes"], ["face"]),
+        *lerp("face", "mouth_rgb", "mouth", "with_mouth"),
         *lerp("with_mouth", "lid_rgb", "lid", "mixed"),
-        helper.make_node("Add", ["mixed", "half"], ["rounded"]),
-        helper.make_node("Clip", ["rounded", "lo", "hi"], ["clipped"]),
-        helper.make_node("Squeeze", ["clipped", "axes0"], ["chw"]),
-        helper.make_node("Transpose", ["chw"], ["hwc"], perm=[1, 2, 0]),
-        helper.make_node("Cast", ["hwc"], ["frame"], to=TensorProto.UINT8),
+        # Sampling and the palette's mixes stay within 0..255: round, no clipping needed.
+        *_to_hwc_uint8("warped", "whole"),
+        *_to_hwc_uint8("mixed", "painted"),
+        *_paste("whole", "painted", (x0, y0, x1, y1), (width, height), consts),
     ]
+    nodes[-1].output[0] = "frame"
     graph = helper.make_graph(
         nodes, "vasa_warp", inputs, [output],
         initializer=[numpy_helper.from_array(v, k) for k, v in consts.items()],
@@ -81,3 +89,45 @@ def build_warp_model(height: int, width: int) -> bytes:
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def _to_hwc_uint8(name: str, out: str) -> list:
+    """float [1, 3, h, w] (0..255) -> uint8 [h, w, 3], rounded."""
+    return [helper.make_node("Add", [name, "half"], [out + "_r"]),
+            helper.make_node("Squeeze", [out + "_r", "axes0"], [out + "_chw"]),
+            helper.make_node("Transpose", [out + "_chw"], [out + "_hwc"], perm=[1, 2, 0]),
+            helper.make_node("Cast", [out + "_hwc"], [out], to=TensorProto.UINT8)]
+
+
+def _paste(whole: str, part: str, box: tuple[int, int, int, int], size: tuple[int, int],
+           consts: dict) -> list:
+    """Nodes putting ``part`` (uint8 [h, w, 3]) into ``whole`` at ``box``; the last node's
+    output is the result (renamed by the caller)."""
+    x0, y0, x1, y1 = box
+    width, height = size
+    nodes, rows = [], []
+
+    def cut(src: str, name: str, start: list[int], end: list[int]) -> str:
+        consts[name + "_s"] = np.array(start, np.int64)
+        consts[name + "_e"] = np.array(end, np.int64)
+        consts[name + "_a"] = np.array([0, 1], np.int64)
+        nodes.append(helper.make_node("Slice", [src, name + "_s", name + "_e", name + "_a"],
+                                      [name]))
+        return name
+
+    band = [part]
+    if x0 > 0:
+        band.insert(0, cut(whole, "left", [y0, 0], [y1, x0]))
+    if x1 < width:
+        band.append(cut(whole, "right", [y0, x1], [y1, width]))
+    middle = part
+    if len(band) > 1:
+        nodes.append(helper.make_node("Concat", band, ["middle"], axis=1))
+        middle = "middle"
+    if y0 > 0:
+        rows.append(cut(whole, "top", [0, 0], [y0, width]))
+    rows.append(middle)
+    if y1 < height:
+        rows.append(cut(whole, "bottom", [y1, 0], [height, width]))
+    nodes.append(helper.make_node("Concat", rows, ["pasted"], axis=0))
+    return nodes

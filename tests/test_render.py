@@ -123,7 +123,7 @@ def test_blink_closes_eyes_measured(setup, analyzer):
 def test_blink_paints_a_lid_without_moving_the_iris(setup):
     image, face, renderer = setup
     frame = renderer.render({"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})
-    lid = renderer.overlay.masks[0, 3]
+    lid = renderer.overlay_region()[3]
     assert lid.max() > 0.9
     # The iris is covered, not squeezed: the warp leaves the eyes where they were.
     field = renderer.forward_field({"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})
@@ -200,6 +200,8 @@ def test_mouth_channels_show_measured(setup, analyzer):
     assert funnel > jaw_small
     # Press thins the lips: the pixels of the lips change, the jaw does not open.
     pressed = renderer.render({"mouthPressLeft": 1.0, "mouthPressRight": 1.0})
+    x0, y0 = np.floor(lips.min(0)).astype(int)
+    x1, y1 = np.ceil(lips.max(0)).astype(int)
     assert np.abs(pressed[y0:y1, x0:x1].astype(int) - image[y0:y1, x0:x1]).mean() > 2.0
     assert _mouth_opening(analyzer.measure(pressed)) < open0 + 0.01
 
@@ -207,7 +209,7 @@ def test_mouth_channels_show_measured(setup, analyzer):
 def test_mouth_interior_has_teeth_and_throat(setup):
     image, face, renderer = setup
     frame = renderer.render({"jawOpen": 1.0})
-    m = renderer.overlay.masks[0]
+    m = renderer.overlay_region()
     r = renderer.region
     region = frame[r.y0:r.y1, r.x0:r.x1].astype(float)
     throat = (m[2] > 0.6) & (m[0] > 0.9)
