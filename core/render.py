@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from . import face_regions as fr
@@ -25,6 +26,8 @@ from .warp_graph import PALETTE, build_warp_model
 REGION_MARGIN = 0.08
 MAX_GRID = 96  # coarse grid points per side at most
 MIN_CELL = 4.0  # pixels per coarse cell at least
+# Depth is smoothed over this share of the face width (see ``WarpRenderer``).
+DEPTH_SMOOTH = 0.1
 # Upper teeth show at most this share of the face height below the upper lip; lashes
 # darken this share of the eye opening along a closed lid's edge.
 TEETH_HEIGHT = 0.035
@@ -145,8 +148,14 @@ class WarpRenderer:
         d = self.deformer
         depth = np.full((self.n_points, 1), d.outline_z)
         depth[: self.n_moving, 0] = d.source[:, 2]
-        self.grid_z = np.clip(self.tps.interpolate(depth - d.outline_z)[..., 0] + d.outline_z,
-                              *d.depth_range)
+        grid_z = np.clip(self.tps.interpolate(depth - d.outline_z)[..., 0] + d.outline_z,
+                         *d.depth_range)
+        # The face's sides fall away steeply in depth; a turn would fold the cheek over
+        # itself there. Smoothed depth keeps the warp one-to-one.
+        cell_px = float(self.tps.grid[0, 1, 0] - self.tps.grid[0, 0, 0])
+        self.grid_z = cv2.GaussianBlur(grid_z.astype(np.float32), (0, 0),
+                                       DEPTH_SMOOTH * d.fw / cell_px,
+                                       borderType=cv2.BORDER_REPLICATE)
         self.grid_weight = self.deformer.head_weight(self.grid_xy) * self.tps.window
         self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()

@@ -234,3 +234,18 @@ def test_full_resolution_output(analyzer):
     r = renderer.region
     assert changed[:, 0].min() >= r.y0 and changed[:, 0].max() < r.y1
     assert changed[:, 1].min() >= r.x0 and changed[:, 1].max() < r.x1
+
+
+@pytest.mark.parametrize("pose", [{"head_yaw": -20.0}, {"head_yaw": 20.0},
+                                  {"head_pitch": 20.0}, {"head_pitch": -20.0},
+                                  {"head_roll": 20.0}, {"head_x": 0.15, "head_scale": 1.15},
+                                  {"head_yaw": 15.0, "head_pitch": 10.0, "jawOpen": 1.0}])
+def test_pose_does_not_tear(setup, pose):
+    """The warp stays one-to-one: no part of the picture folds over another."""
+    _, _, renderer = setup
+    field = renderer.forward_field(pose)
+    cell = float(renderer.tps.grid[0, 1, 0] - renderer.tps.grid[0, 0, 0])
+    dx = np.gradient(field[..., 0], axis=1) / cell + 1.0
+    dy = np.gradient(field[..., 1], axis=0) / cell + 1.0
+    cross = (np.gradient(field[..., 0], axis=0) * np.gradient(field[..., 1], axis=1)) / cell**2
+    assert (dx * dy - cross).min() > 0.2
