@@ -40,7 +40,7 @@ def sheet_frames() -> list[tuple[str, dict[str, float]]]:
             if value == NEUTRAL.get(name, 0.0):
                 continue
             if name == "mouthClose":  # closes the lips over an open jaw; alone it is rest
-                tiles.append(("mouthClose +1, jaw 0.6", {name: value, "jawOpen": 0.6}))
+                tiles.append(("mouthClose+1 jaw.6", {name: value, "jawOpen": 0.6}))
                 continue
             tiles.append((f"{name} {value:+g}", {name: value}))
     return tiles
@@ -67,7 +67,7 @@ def contact_sheet(image: np.ndarray, renderer: WarpRenderer, tile: int = 192,
         oy, ox = r * (th + LABEL_H), c * tw
         sheet[oy:oy + th, ox:ox + tw] = small
         cv2.putText(sheet, label, (ox + 4, oy + th + 15), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4, (0, 0, 0), 1, cv2.LINE_AA)
+                    min(0.4, 0.36 * tile / 144), (0, 0, 0), 1, cv2.LINE_AA)
     return sheet
 
 
@@ -81,7 +81,8 @@ def write_contact_sheet(image_path: str | Path, out: str | Path, tile: int = 192
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        ok, data = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+        ok, data = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
+                                [cv2.IMWRITE_PNG_COMPRESSION, 9])
         out.write_bytes(data.tobytes())
     except OSError as exc:
         raise output_error(out, exc) from exc
