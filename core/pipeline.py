@@ -26,7 +26,7 @@ from .errors import OutputError, VasaError
 from .face import FaceAnalyzer
 from .frames_io import FRAME_PATTERN_PRINTF, FrameWriter, output_error, write_json
 from .image import load_image
-from .motion_procedural import MotionSettings, generate_motion
+from .motion_procedural import MotionSettings, generate_motion, validate
 from .pack import open_pack, sha256_file
 from .render import WarpRenderer
 
@@ -48,10 +48,19 @@ class Settings:
     provider: str = "auto"
     threads: int = 0
     overwrite: bool = False
+    # Motion controls (units, ranges and labels: core.motion_procedural.CONTROLS).
+    lipsync_mode: str = "auto"  # auto | phonetic (English) | acoustic (any language)
+    gaze_yaw: float = 0.0  # degrees, -30..30, > 0 looks to the viewer's right
+    gaze_pitch: float = 0.0  # degrees, -20..20, > 0 looks up
+    head_scale: float = 1.0  # head distance, ratio 0.5..2, > 1 = closer / larger
+    emotion: str = "neutral"  # neutral | happy | sad | angry | surprised
+    emotion_intensity: float = 1.0  # 0..1
 
     def motion(self) -> MotionSettings:
         return MotionSettings(self.seed, self.motion_intensity, self.lipsync_strength,
-                              self.blink_rate_per_min)
+                              self.blink_rate_per_min, self.lipsync_mode, self.gaze_yaw,
+                              self.gaze_pitch, self.head_scale, self.emotion,
+                              self.emotion_intensity)
 
 
 @dataclass
@@ -107,6 +116,7 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     settings = settings or Settings()
     if not (settings.fps > 0 and settings.fps <= 240):
         raise VasaError(f"Frame rate {settings.fps} is out of range; use 1 to 240 fps.")
+    validate(settings.motion())
     report = progress or (lambda fraction, message: None)
     image_path, audio_path, out_dir = Path(image), Path(audio), Path(out_dir)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -130,7 +140,7 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     report(0.03, "Analysing the voice")
     features = compute_features(samples, settings.fps)
     lap("audio_features")
-    track = generate_motion(features, settings.motion())
+    track = generate_motion(features, settings.motion(), samples)
     lap("motion")
     renderer = WarpRenderer(pixels, face, rt)
     lap("renderer_setup")
@@ -154,6 +164,7 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
         "frames": {"folder": FRAMES_DIR, "pattern": FRAME_PATTERN_PRINTF,
                    "first": 1},
         "face": face.to_dict(),
+        "motion": {key: track.meta[key] for key in ("generator", "lipsync_mode", "notes")},
         "pack": pack.describe(),
         "versions": versions(),
         "started_at": started,
@@ -206,5 +217,5 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
                 raise
     report(1.0, "Done" if status == "complete" else "Cancelled")
     return TakeResult(out_dir, status, n, writer.written, rt.provider_summary(), timings,
-                      list(face.notes))
+                      list(face.notes) + list(track.meta.get("notes", [])))
 

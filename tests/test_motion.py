@@ -61,7 +61,8 @@ def test_jaw_closed_in_silence_open_in_speech(features):
     _, pause = _speech_with_pause()
     track = generate_motion(features, MotionSettings(seed=3))
     jaw = track["jawOpen"]
-    inner = slice(pause.start + 3, pause.stop - 1)  # the jaw may still be closing at the edge
+    # The jaw may still be closing at the start, and shapes lead the sound by a frame.
+    inner = slice(pause.start + 3, pause.stop - 2)
     assert np.all(jaw[inner] == 0.0)
     assert np.percentile(jaw[: pause.start], 80) > 0.2
     assert np.percentile(jaw[pause.stop:], 80) > 0.2
