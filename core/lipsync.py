@@ -229,7 +229,7 @@ def _acoustic_params(plan: MouthPlan, idx: np.ndarray) -> np.ndarray:
     loud, f1, f2 = plan.loudness[idx], plan.cues["f1"][idx], plan.cues["f2"][idx]
     amp = np.clip((loud - SPEECH_OFF) / (1.0 - SPEECH_OFF), 0.0, 1.0) ** 0.8
     amp *= 0.55 + 0.45 * np.clip(plan.voicing[idx] / 0.6, 0.0, 1.0)
-    shape_open = np.clip((f1 - 250.0) / 430.0, 0.2, 1.0)
+    shape_open = np.clip((f1 - 250.0) / 430.0, 0.35, 1.0)
     rounded = np.clip((430.0 - f1) / 120.0, 0, 1) * np.clip((2100.0 - f2) / 500.0, 0, 1)
     spread = np.clip((f2 - 1700.0) / 600.0, 0, 1)
     out = np.zeros((len(idx), len(PARAMS)))

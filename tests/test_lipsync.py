@@ -178,3 +178,58 @@ def test_acoustic_closures_need_a_dip_inside_speech():
     assert closed[20:22].all()
     assert closed[5]  # speech after a pause starts from closed lips
     assert closed.sum() == 3
+
+
+# --------------------------------------------------------------------------- rendered
+
+
+@pytest.fixture(scope="module")
+def rendered(known):
+    """Render only the frames the checks need, and measure them with the landmark model."""
+    from core.face import FaceAnalyzer
+    from core.image import load_image
+    from core.render import WarpRenderer
+
+    meta, samples, features = known
+    track = generate_motion(features, MotionSettings(seed=0, motion_intensity=0.0), samples)
+    gap = _gap(track)
+    analyzer = FaceAnalyzer()
+    image = load_image(ROOT / "samples" / "astronaut.png")
+    renderer = WarpRenderer(image, analyzer.analyze(image))
+
+    def measure(i: int) -> tuple[float, float]:
+        lm = analyzer.measure(renderer.render(track.frame(i)))
+        assert lm is not None, f"no face found in rendered frame {i}"
+        width = lm[:, 0].max() - lm[:, 0].min()
+        return (float(np.linalg.norm(lm[14, :2] - lm[13, :2]) / width),
+                float(np.linalg.norm(lm[291, :2] - lm[61, :2]) / width))
+
+    closed = []
+    for p in _bilabials(meta):
+        lo, hi = _frame(p["closure"][0] - 1 / FPS), _frame(p["closure"][0] + 1 / FPS)
+        closed.append(lo + int(np.argmin(gap[lo:hi + 1])))
+    vowels = {name: [_frame((p["start"] + p["end"]) / 2) for p in _nuclei(meta, (name,))]
+              for name in VOWELS}
+    silence = [_frame(meta["items"][k]["start"] - 0.2) for k in (1, 5, 9)]
+    return {"closed": [measure(i) for i in closed[::2]],
+            "silence": [measure(i) for i in silence],
+            "vowels": {k: [measure(i) for i in v] for k, v in vowels.items()}}
+
+
+def test_rendered_mouth_opens_on_vowels_and_shuts_on_bilabials(rendered):
+    shut = [o for o, _ in rendered["closed"] + rendered["silence"]]
+    # Relative to the same face's shut frames, so renderer changes do not matter.
+    for name in ("A:", "a", "i:"):
+        for opening, _ in rendered["vowels"][name]:
+            assert opening > max(shut) + 0.005, (name, opening, max(shut))
+    # The current warp renderer draws a rounded "oo" (jaw ~0.28 with pucker) so that the
+    # landmark model reads barely any gap; it must at least not read as shut-tighter.
+    for opening, _ in rendered["vowels"]["u:"]:
+        assert opening > np.mean(shut) - 0.01
+    assert max(shut) - min(shut) < 0.02, shut
+
+
+def test_rendered_lips_rounder_on_oo_than_on_ee(rendered):
+    width_oo = np.mean([w for _, w in rendered["vowels"]["u:"]])
+    width_ee = np.mean([w for _, w in rendered["vowels"]["i:"]])
+    assert width_oo < width_ee - 0.01, (width_oo, width_ee)
