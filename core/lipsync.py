@@ -96,7 +96,8 @@ class MouthPlan:
     loudness: np.ndarray
     voicing: np.ndarray
     speech: np.ndarray  # bool, near speech (the mouth may move)
-    closure: np.ndarray  # bool, lips meet here (acoustic closures)
+    closure: np.ndarray  # bool, lips meet and press here (acoustic closures)
+    onset: np.ndarray  # bool, speech starts here after a pause: lips meet
     cues: dict[str, np.ndarray]
     phones: list[phonemes.Phone] | None = None
     phone_starts: np.ndarray | None = None
@@ -104,13 +105,15 @@ class MouthPlan:
 
 
 def acoustic_closures(loudness: np.ndarray, voicing: np.ndarray, speech: np.ndarray,
-                      cues: dict[str, np.ndarray], fps: float) -> np.ndarray:
+                      cues: dict[str, np.ndarray], fps: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Frames inside speech where the lips are (or may be) shut, from the sound alone.
 
     A nasal murmur or voiced stop closure is a dip in level with a low F1 proxy and little
     energy above 3 kHz; a voiceless stop gap is a deep dip without voicing. Both are closed
     for p, b, m and near-closed for t, d, n, k, g, so closing on all of them errs where a
     viewer notices least (a lip that fails to meet on "b" is the error people see).
+    Returns (closures, speech onsets): both shut the lips, only closures press them.
     """
     reach = max(1, round(0.15 * fps))
     envelope = maximum_filter1d(loudness, 2 * reach + 1, mode="nearest")
@@ -128,11 +131,16 @@ def acoustic_closures(loudness: np.ndarray, voicing: np.ndarray, speech: np.ndar
     i = np.arange(len(speech))
     spoken_before = count[i] - count[np.maximum(i - pause, 0)]
     onsets = speech & (spoken_before == 0)
-    return closed | onsets
+    return closed, onsets
 
 
-def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str) -> MouthPlan:
-    """Speech mask, closures and (phonetic route) phones for the whole recording."""
+def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
+               phones: list[phonemes.Phone] | None = None) -> MouthPlan:
+    """Speech mask, closures and (phonetic route) phones for the whole recording.
+
+    ``phones`` (ARPAbet with times, e.g. from a forced aligner and a transcript) replace
+    the recogniser's on the phonetic and auto routes.
+    """
     if mode not in MODES:
         raise VasaError(f"Lip-sync mode {mode!r} is unknown; use one of {', '.join(MODES)}.")
     fps = features.fps
@@ -141,9 +149,14 @@ def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str) -
     speech = speech_mask(loud)
     near = binary_dilation(speech, iterations=max(1, round(0.05 * fps)))
     cues = spectral_cues(features.mel)
-    closure = acoustic_closures(loud, voicing, speech, cues, fps)
-    plan = MouthPlan(fps, "acoustic", loud, voicing, near, closure, cues)
+    closure, onset = acoustic_closures(loud, voicing, speech, cues, fps)
+    plan = MouthPlan(fps, "acoustic", loud, voicing, near, closure, onset, cues)
     if mode == "acoustic":
+        return plan
+    if phones is not None:
+        plan.phones = sorted(phones, key=lambda p: p.start)
+        plan.phone_starts = np.array([p.start for p in plan.phones])
+        plan.mode = "phonetic"
         return plan
     why_not = phonemes.availability()
     if why_not is None and samples is None:
@@ -303,7 +316,10 @@ def mouth_frames(plan: MouthPlan, a: int, b: int, strength: float,
     else:
         params = (1 - w) * _acoustic_params(plan, i0) + w * _acoustic_params(plan, i1)
         closed = np.zeros(b0 - a0, bool)
-    closed |= plan.closure[np.rint(src).astype(int)]
+    nearest = np.rint(src).astype(int)
+    closed |= plan.closure[nearest]
+    pressed = _ramp(closed & speech, fps)
+    closed |= plan.onset[nearest]
     params[~speech] = 0.0
     params = gaussian_filter1d(params, max(SMOOTH_S * fps, 0.3), axis=0, mode="nearest")
     params[~speech] = 0.0
@@ -316,11 +332,12 @@ def mouth_frames(plan: MouthPlan, a: int, b: int, strength: float,
         "mouthClose": sealed,
         "mouthFunnel": params[:, 1] * (1 - c),
         "mouthPucker": params[:, 2],
-        "mouthPressLeft": PRESS * c,
-        "mouthPressRight": PRESS * c,
+        "mouthPressLeft": PRESS * pressed,
+        "mouthPressRight": PRESS * pressed,
         "mouthSmileLeft": params[:, 3] * (1 - 0.5 * c),
         "mouthSmileRight": params[:, 3] * (1 - 0.5 * c),
-        "mouthRollLower": params[:, 4],
+        # The lower lip can only tuck under the teeth while the jaw is nearly shut.
+        "mouthRollLower": params[:, 4] * np.clip((0.45 - jaw) / 0.3, 0.0, 1.0),
     }
     s = slice(a - a0, b - a0)
     return {name: np.clip(v[s] * k, 0.0, 1.0) for name, v in out.items()}

@@ -174,10 +174,9 @@ def test_acoustic_closures_need_a_dip_inside_speech():
     speech[:5] = False
     cues = {"f1": np.full(n, 600.0), "f2": np.full(n, 1200.0), "hf": np.full(n, -1.5)}
     cues["hf"][20:22] = -2.5
-    closed = lipsync.acoustic_closures(loud, voicing, speech, cues, FPS)
-    assert closed[20:22].all()
-    assert closed[5]  # speech after a pause starts from closed lips
-    assert closed.sum() == 3
+    closed, onsets = lipsync.acoustic_closures(loud, voicing, speech, cues, FPS)
+    assert closed[20:22].all() and closed.sum() == 2
+    assert onsets[5] and onsets.sum() == 1  # speech after a pause starts from closed lips
 
 
 # --------------------------------------------------------------------------- rendered
@@ -233,3 +232,73 @@ def test_rendered_lips_rounder_on_oo_than_on_ee(rendered):
     width_oo = np.mean([w for _, w in rendered["vowels"]["u:"]])
     width_ee = np.mean([w for _, w in rendered["vowels"]["i:"]])
     assert width_oo < width_ee - 0.01, (width_oo, width_ee)
+
+
+# --------------------------------------------------------------------------- given phones
+
+
+def _phones(spec: list[tuple[str, float]], start: float = 0.5) -> list[phonemes.Phone]:
+    out, t = [], start
+    for name, length in spec:
+        out.append(phonemes.Phone(name, t, t + length))
+        t += length
+    return out
+
+
+def _voiced(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (0.2 * sum(np.sin(2 * np.pi * 130 * k * t) / k for k in range(1, 8))).astype(
+        np.float32)
+
+
+def _mouth(phones, seconds=3.0, fps=FPS):
+    features = compute_features(_voiced(seconds), fps)
+    plan = lipsync.plan_mouth(features, None, "phonetic", phones=phones)
+    return lipsync.mouth_frames(plan, 0, features.n_frames, 1.0)
+
+
+@pytest.mark.parametrize("fps", [25.0, 30.0, 60.0])
+def test_bilabials_close_even_in_fast_speech(fps):
+    # About eight syllables a second, with consonants shorter than a frame at 25 fps.
+    spec = [("B", 0.03), ("AA", 0.09), ("M", 0.03), ("AA", 0.09), ("P", 0.03), ("AA", 0.09),
+            ("B", 0.03), ("IY", 0.09), ("M", 0.03), ("UW", 0.09), ("P", 0.03), ("AE", 0.1)]
+    phones = _phones(spec)
+    ch = _mouth(phones, fps=fps)
+    gap = ch["jawOpen"] - ch["mouthClose"]
+    for p in phones:
+        if p.name in ("B", "M", "P"):
+            lo, hi = round((p.start - 1 / fps) * fps), round((p.start + 1 / fps) * fps)
+            assert gap[lo:hi + 1].min() <= CLOSED, (fps, p, gap[lo:hi + 1])
+            assert ch["mouthPressLeft"][lo:hi + 1].max() > 0.3
+        else:
+            i = round((p.start + p.end) / 2 * fps)
+            assert gap[i - 1:i + 2].max() >= OPEN, (fps, p, gap[i - 1:i + 2])
+    # Never chatter: no jaw reversal on two successive frames (up-down-up), steps > 0.05.
+    d = np.diff(ch["jawOpen"].astype(np.float64))
+    flips = (np.sign(d[:-1]) != np.sign(d[1:])) & (np.abs(d[:-1]) > 0.05) & \
+        (np.abs(d[1:]) > 0.05)
+    assert not np.any(flips[:-1] & flips[1:])
+
+
+def test_f_and_v_tuck_the_lower_lip():
+    phones = _phones([("AA", 0.2), ("F", 0.12), ("AA", 0.2), ("V", 0.1), ("AA", 0.2)])
+    ch = _mouth(phones)
+    for p in phones:
+        i = round(((p.start + p.end) / 2 - lipsync.LEAD_S) * FPS)  # shapes lead the sound
+        if p.name in ("F", "V"):
+            assert ch["mouthRollLower"][i] > 0.4, p
+            assert ch["jawOpen"][i] < 0.2, p
+        else:
+            assert ch["mouthRollLower"][i] < 0.1 and ch["jawOpen"][i] > 0.4, p
+
+
+def test_rounding_is_anticipated_and_shapes_lead_the_sound():
+    coo = _mouth(_phones([("K", 0.08), ("UW", 0.25)]))
+    kee = _mouth(_phones([("K", 0.08), ("IY", 0.25)]))
+    k = round(0.54 * FPS)  # inside the k
+    assert coo["mouthPucker"][k] > kee["mouthPucker"][k] + 0.2  # "k" in "coo" is round
+    # The closure for a b starting at 1.0 s shows one lead (about a frame) earlier.
+    ch = _mouth(_phones([("AA", 0.5), ("B", 0.08), ("AA", 0.4)]))
+    gap = ch["jawOpen"] - ch["mouthClose"]
+    first_shut = np.flatnonzero(gap[20:] <= CLOSED)[0] + 20
+    assert first_shut == round((1.0 - lipsync.LEAD_S) * FPS)
