@@ -92,7 +92,8 @@ def validate(settings: MotionSettings) -> None:
                 raise VasaError(f"{control.label} {value!r} is unknown; use one of "
                                 f"{', '.join(control.choices)}.")
             continue
-        ok = isinstance(value, int | float) and not isinstance(value, bool) \
+        kinds = int if isinstance(control.default, int) else int | float
+        ok = isinstance(value, kinds) and not isinstance(value, bool) \
             and math.isfinite(value) and control.minimum <= value <= control.maximum
         if not ok:
             raise VasaError(f"{control.label} {value!r} is out of range; use "
@@ -102,12 +103,13 @@ def validate(settings: MotionSettings) -> None:
 # --------------------------------------------------------------------------- head
 
 # Idle drift per channel: (standard deviation, lowest and highest frequency in Hz).
-DRIFT = {"head_yaw": (2.5, 0.05, 0.5), "head_pitch": (1.3, 0.07, 0.6),
-         "head_roll": (1.0, 0.04, 0.4), "head_x": (0.007, 0.03, 0.3),
+DRIFT = {"head_yaw": (3.0, 0.05, 0.5), "head_pitch": (1.4, 0.07, 0.6),
+         "head_roll": (1.2, 0.05, 0.5), "head_x": (0.007, 0.03, 0.3),
          "head_y": (0.005, 0.03, 0.3), "head_scale": (0.005, 0.02, 0.2)}
 DRIFT_PARTIALS = 8
 NOD_DEG, NOD_S = 2.2, 0.55  # pitch dip per unit accent strength, and its length
 TURN_DEG, TURN_S = 1.8, 1.0  # yaw turn on strong accents
+TURN_ROLL = 0.3  # roll per degree of turn
 ACCENT_GAP_S = 0.35  # accents at least this far apart
 GAZE_FOLLOW = 0.6  # share of a head turn the eyes counter-rotate to hold their target
 
@@ -183,8 +185,9 @@ def head_frames(plan: HeadPlan, t: np.ndarray, idx: np.ndarray, k: float,
         out[name] = k * level * wave
     lead = 0.08  # the head moves slightly ahead of the stressed syllable
     out["head_pitch"] -= k * _events(t, plan.accent_t - lead, NOD_S, NOD_DEG * plan.accent_k)
-    out["head_yaw"] += k * _events(t, plan.accent_t - lead, TURN_S,
-                                   TURN_DEG * plan.accent_k * plan.turn)
+    turn = _events(t, plan.accent_t - lead, TURN_S, TURN_DEG * plan.accent_k * plan.turn)
+    out["head_yaw"] += k * turn
+    out["head_roll"] += k * TURN_ROLL * turn  # people tilt a little into a turn
     out["head_pitch"] += mood.head_pitch_deg
     out["head_scale"] = head_scale * (1.0 + out["head_scale"])
     return out

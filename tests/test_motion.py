@@ -246,7 +246,7 @@ def test_emotion_offsets_and_controls(features):
 @pytest.mark.parametrize("field, value", [
     ("motion_intensity", -1.0), ("lipsync_strength", float("nan")), ("gaze_yaw", 45.0),
     ("head_scale", 0.0), ("emotion", "bored"), ("lipsync_mode", "visual"),
-    ("emotion_intensity", 2.0), ("blink_rate_per_min", 100.0),
+    ("emotion_intensity", 2.0), ("blink_rate_per_min", 100.0), ("seed", 1.5), ("seed", -1),
 ])
 def test_bad_controls_are_refused_in_one_sentence(features, field, value):
     from core.errors import VasaError
