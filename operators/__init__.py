@@ -2,6 +2,8 @@
 
 import bpy
 
-CLASSES: tuple[type, ...] = ()
+from . import generate, take_tools
+
+CLASSES: tuple[type, ...] = generate.CLASSES + take_tools.CLASSES
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)
