@@ -39,7 +39,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--video", type=Path, help="also render the sequencer to this MP4")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=int, default=25)
-    p.add_argument("--extension", type=Path, help="extension zip to install if needed")
+    p.add_argument("--extension", type=Path,
+                   help="install this extension zip first (default: use the installed one)")
     return p.parse_args(argv)
 
 
@@ -51,17 +52,18 @@ def enabled_module() -> str | None:
 
 
 def enable_extension(zip_path: Path | None) -> str:
-    """The module name of the enabled extension, installing or enabling it as needed."""
-    module = enabled_module()
-    if module:
-        return module
-    import addon_utils
-
-    for mod in addon_utils.modules(refresh=True):
-        if mod.__name__.endswith("." + EXTENSION_ID):
-            bpy.ops.preferences.addon_enable(module=mod.__name__)
-            return mod.__name__
+    """The module name of the enabled extension: ``zip_path`` installed (replacing any
+    installed copy), else the installed one, else the zip in ``dist/``."""
     if zip_path is None:
+        module = enabled_module()
+        if module:
+            return module
+        import addon_utils
+
+        for mod in addon_utils.modules(refresh=True):
+            if mod.__name__.endswith("." + EXTENSION_ID):
+                bpy.ops.preferences.addon_enable(module=mod.__name__)
+                return mod.__name__
         built = sorted((REPO_ROOT / "dist").glob(f"{EXTENSION_ID}-*.zip"))
         zip_path = built[-1] if built else None
     if zip_path is None or not zip_path.is_file():

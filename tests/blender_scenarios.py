@@ -64,6 +64,39 @@ def scene_with_inputs(work: Path, image: str, audio: str, start: int = 10,
     return scene, plane, tex, image_db, sound, blocker
 
 
+class FakeLayout:
+    """Stands in for UILayout (which needs a window) and records what a panel draws."""
+
+    def __init__(self, log: dict):
+        self.__dict__["log"] = log
+
+    def __setattr__(self, name, value):
+        self.log.setdefault("set", []).append(name)
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            if name == "label":
+                self.log.setdefault("labels", []).append(kwargs.get("text", ""))
+            elif name == "operator":
+                self.log.setdefault("operators", []).append(args[0])
+            elif name in ("prop", "prop_search"):
+                self.log.setdefault("props", []).append(args[1])
+            return FakeLayout(self.log)
+        return record
+
+
+def draw_panels(space: str) -> dict:
+    """What every Talking Head panel of one editor's sidebar draws now."""
+    from types import SimpleNamespace
+
+    log: dict = {}
+    for name in dir(bpy.types):
+        cls = getattr(bpy.types, name)
+        if name.startswith("TALKING_HEAD_PT_") and cls.bl_space_type == space:
+            cls.draw(SimpleNamespace(layout=FakeLayout(log)), bpy.context)
+    return log
+
+
 def digests(folder: str) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(Path(folder, "frames").iterdir())}
@@ -125,9 +158,12 @@ def register_cycle(zip_path: str, work: Path, args: dict) -> dict:
 
 def generate(zip_path: str, work: Path, args: dict) -> dict:
     install(zip_path)
+    panels = {"empty": draw_panels("SEQUENCE_EDITOR")}
     scene, plane, tex, image_db, sound, blocker = scene_with_inputs(
         work, args["image"], args["audio"])
+    panels["ready"] = draw_panels("VIEW_3D")
     bpy.ops.talking_head.generate()
+    panels["done"] = draw_panels("SEQUENCE_EDITOR")
     state = scene.talking_head
     first = take_info(scene, state.takes[0])
     first_tex = {"image": tex.image.name, "source": tex.image.source,
@@ -150,7 +186,7 @@ def generate(zip_path: str, work: Path, args: dict) -> dict:
     take_shown = tex.image == state.takes[0].take_image
     bpy.ops.talking_head.select_controller()
     selected = bpy.context.view_layer.objects.active.name
-    return {"first": first, "second": second, "texture": first_tex,
+    return {"first": first, "second": second, "texture": first_tex, "panels": panels,
             "first_after": digests(first["folder"]),
             "sound": {"channel": sound.channel, "frame_final_start": sound.frame_final_start,
                       "frame_final_duration": sound.frame_final_duration},
@@ -296,7 +332,23 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     return out
 
 
-SCENARIOS = {f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs)}
+def inspect_blend(zip_path: str, work: Path, args: dict) -> dict:
+    """What a saved .blend (from scripts/batch.py) holds."""
+    install(zip_path)
+    bpy.ops.wm.open_mainfile(filepath=args["blend"])
+    scene = bpy.context.scene
+    state = scene.talking_head
+    take = state.takes[state.active_take]
+    info = take_info(scene, take)
+    sounds = [s for s in ext("vasa_blender.compat").all_strips(scene) if s.type == "SOUND"]
+    return {"take": info, "n_takes": len(state.takes), "fps": scene.render.fps,
+            "sound": {"channel": sounds[0].channel, "start": sounds[0].frame_final_start,
+                      "duration": sounds[0].frame_final_duration},
+            "plane_image": ext("vasa_blender.sources").image_texture_node(take.plane).image.source}
+
+
+SCENARIOS = {f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs,
+                                     inspect_blend)}
 
 
 if __name__ == "__main__":

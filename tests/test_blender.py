@@ -94,6 +94,21 @@ def generated(extension_zip, clip, tmp_path_factory) -> dict:
                         image=SAMPLE_IMAGE, audio=clip)
 
 
+def test_panels_say_why_generate_is_disabled_and_what_runs(generated):
+    empty, ready, done = (generated["panels"][k] for k in ("empty", "ready", "done"))
+    for log in (empty, ready, done):
+        assert {"source_kind", "sound_strip", "pack", "seed", "motion_intensity",
+                "lipsync_strength"} <= set(log["props"]), log["props"]
+        assert any(label.startswith("Runs on: CPU") for label in log["labels"])
+    assert "talking_head.generate" in empty["operators"]
+    assert any("Choose an image plane" in label for label in empty["labels"])
+    assert "enabled" in empty["set"]
+    assert not any("Choose" in label or "Save" in label for label in ready["labels"])
+    assert {"talking_head.rerender", "talking_head.select_controller",
+            "talking_head.show_on_plane"} <= set(done["operators"])
+    assert any(label.startswith("take_001:") for label in done["labels"])
+
+
 def test_generate_adds_a_strip_aligned_with_the_sound(generated):
     first, sound = generated["first"], generated["sound"]
     strip = first["strip"]
@@ -246,3 +261,49 @@ def test_bad_inputs_report_one_sentence_and_change_nothing(extension_zip, clip, 
     assert cancelled["takes"] == 1 and cancelled["strips"] == r["n_strips_before"]
     assert not cancelled["folder_left"]
     assert r["good_intact"] and r["takes"] == 1
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def probe(path: Path) -> str:
+    import imageio_ffmpeg
+
+    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True)
+    return done.stderr
+
+
+def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_path):
+    out, video = tmp_path / "out", tmp_path / "talk.mp4"
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--", "--image",
+           str(SAMPLE_IMAGE), "--audio", str(clip), "--out", str(out), "--video", str(video),
+           "--seed", "3", "--fps", "12", "--extension", str(extension_zip)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    blend = out / "astronaut.blend"
+    assert blend.is_file() and (out / "take_001" / "frames" / "frame_000024.png").is_file()
+    info = probe(video)
+    assert "Video: h264" in info and "Audio: aac" in info, info
+    assert "Duration: 00:00:02.0" in info, info
+    r = run_scenario("inspect_blend", extension_zip, tmp_path / "inspect", blend=blend)
+    take = r["take"]
+    assert r["n_takes"] == 1 and take["seed"] == 3 and r["fps"] == 12
+    assert take["strip"]["frame_final_start"] == r["sound"]["start"] == 1
+    assert take["strip"]["frame_final_duration"] == r["sound"]["duration"] == 24
+    assert take["strip"]["channel"] > r["sound"]["channel"]
+    assert r["plane_image"] == "SEQUENCE"
+    assert '["jawOpen"][0]' in take["controller"]["curves"]
+
+
+def test_batch_script_reports_bad_input_in_one_line(extension_zip, tmp_path):
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--image",
+           str(tmp_path / "nobody.png"), "--audio", str(SAMPLE_AUDIO), "--out",
+           str(tmp_path / "out"), "--extension", str(extension_zip)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: The image file {tmp_path / 'nobody.png'} does not exist; check the path.")
+    assert not (tmp_path / "out").exists()

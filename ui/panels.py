@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from ..vasa_blender import compat, sources, takes
+from ..vasa_blender import compat, generation, sources, takes
+from ..vasa_blender.preferences import preferences
 from ..vasa_blender.props import CONTROL_FIELDS
 
 
@@ -62,8 +63,8 @@ def draw_run(layout, context) -> None:
         layout.label(text=reason, icon="ERROR")
     if state.status:
         layout.label(text=state.status, icon="INFO")
-    if state.provider:
-        layout.label(text=f"Runs on: {state.provider}", icon="SETTINGS")
+    provider = state.provider or generation.expected_provider(preferences(context).provider)
+    layout.label(text=f"Runs on: {provider}", icon="SETTINGS")
 
 
 def draw_takes(layout, context) -> None:

@@ -9,11 +9,12 @@ after a cancel or an error, removes the take's folder and leaves the scene as it
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import bpy
 
-from ..core import pipeline
+from ..core import pipeline, runtime
 from ..core.frames_io import frame_name
 from ..core.motion import MotionTrack
 from . import curves, plane, sources, takes, vse
@@ -28,6 +29,15 @@ class Plan:
     folder: Path
     inputs: sources.Inputs
     settings: pipeline.Settings
+
+
+@lru_cache(maxsize=8)
+def expected_provider(provider: str) -> str:
+    """What a take will run on with this provider setting, before any session exists."""
+    try:
+        return runtime.Runtime(runtime.RuntimeConfig(provider)).provider_summary()
+    except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised from draw()
+        return str(exc)
 
 
 def scene_fps(scene: bpy.types.Scene) -> float:
