@@ -18,13 +18,14 @@ setup: $(STAMP)
 # The engine alone, then the same through Blender (bpy module): out/demo/demo.blend with the
 # take in out/demo/blender/take_001. The extension is installed into out/blender-user, not
 # into your own Blender settings.
-demo: setup extension
+demo: setup
+	$(BIN)/python tools/build_extension.py --no-wheels --output-dir out/extension
 	$(BIN)/python -m core generate --image samples/astronaut.png --audio samples/speech.wav \
 		--out out/demo --overwrite --video out/demo/demo.mp4
 	rm -rf out/demo/blender out/demo/demo.blend out/blender-user
 	BLENDER_USER_RESOURCES=$(CURDIR)/out/blender-user $(BIN)/python scripts/batch.py \
 		--image samples/astronaut.png --audio samples/speech.wav --out out/demo/blender \
-		--blend out/demo/demo.blend --extension $(EXTENSION_ZIP)
+		--blend out/demo/demo.blend --extension out/extension/talking_head-$(VERSION).zip
 
 lint: setup
 	$(BIN)/ruff check .
@@ -32,10 +33,12 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest -q
 
-# The extension zip, built and validated by Blender's own builder (from the bpy wheel).
-EXTENSION_ZIP = dist/talking_head-$(shell sed -n 's/^version = "\(.*\)"/\1/p' blender_manifest.toml).zip
+# The extension zips (one per platform, each with its dependency wheels), built and
+# validated by Blender's own builder (from the bpy wheel): dist/talking_head-VERSION-*.zip
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' blender_manifest.toml)
 
 extension: setup
+	$(BIN)/python tools/fetch_wheels.py --dest wheels
 	$(BIN)/python tools/build_extension.py --output-dir dist
 
 bench: setup
