@@ -2,8 +2,18 @@
 
 import bpy
 
-from . import generate, take_tools
+from . import generate, job_modal, take_tools
 
 CLASSES: tuple[type, ...] = generate.CLASSES + take_tools.CLASSES
 
-register, unregister = bpy.utils.register_classes_factory(CLASSES)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+    job_modal.register()
+
+
+def unregister() -> None:
+    job_modal.unregister()
+    _unregister_classes()

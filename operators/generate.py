@@ -27,7 +27,8 @@ class TALKING_HEAD_OT_generate(JobOperator, bpy.types.Operator):
 
     def prepare(self, context):
         p = generation.plan(context)
-        return generation.make_job(p), lambda ctx, job: generation.finish(ctx, p, job)
+        return (generation.make_job(p), lambda scene, job: generation.finish(scene, p, job),
+                lambda job: generation.abandon(p, job))
 
 
 class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
@@ -49,7 +50,8 @@ class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
 
     def prepare(self, context):
         p = rerendering.plan(takes.active_take(context))
-        return rerendering.make_job(p), lambda ctx, job: rerendering.finish(ctx, p, job)
+        return (rerendering.make_job(p), lambda scene, job: rerendering.finish(scene, p, job),
+                None)
 
 
 class TALKING_HEAD_OT_cancel(bpy.types.Operator):

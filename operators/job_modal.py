@@ -1,22 +1,22 @@
 """The one pattern both Generate and Re-render follow: start a Job, poll it from a modal
 timer on the main thread, let Esc or the Cancel button stop it, then finish on the main
-thread. Under ``blender -b`` there is no event loop, so the job runs blocking instead."""
+thread in the scene the job started from. Under ``blender -b`` there is no event loop, so
+the job runs blocking instead. Loading another file or disabling the extension cuts a
+running job off cleanly (its half-made take folder is removed)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import bpy
+from bpy.app.handlers import persistent
 
-from ..vasa_blender.jobs import Job
+from ..vasa_blender.jobs import Job, running_job
+from ..vasa_blender.jobs import current as _active
 
 POLL_SECONDS = 0.1
-_active: dict = {}  # the running job: {"job": Job, "scene": scene name}
 
-
-def running_job() -> Job | None:
-    job = _active.get("job")
-    return job if job is not None and not job.done else None
+Finish = Callable[[bpy.types.Scene, Job], tuple[str, str]]
 
 
 def cancel_running() -> bool:
@@ -25,6 +25,24 @@ def cancel_running() -> bool:
         return False
     job.cancel()
     return True
+
+
+def abandon_running() -> None:
+    """Stop the running job for good: nobody will finish it (file load, unregister)."""
+    job, abandon = _active.get("job"), _active.get("abandon")
+    _active.clear()
+    if job is None:
+        return
+    if abandon is not None:
+        abandon(job)
+    else:
+        job.cancel()
+        job.wait(30)
+
+
+@persistent
+def _on_load_pre(*_args) -> None:
+    abandon_running()
 
 
 def _redraw(context: bpy.types.Context) -> None:
@@ -37,34 +55,36 @@ def _redraw(context: bpy.types.Context) -> None:
 class JobOperator:
     """Mixin for operators whose work is a Job; subclasses implement ``prepare``."""
 
-    _job: Job | None = None
-    _finish: Callable | None = None
-    _timer = None
-
-    def prepare(self, context) -> tuple[Job, Callable]:
-        """Return the job and ``finish(context, job) -> (level, message)``."""
+    def prepare(self, context) -> tuple[Job, Finish, Callable[[Job], None] | None]:
+        """Return the job, ``finish(scene, job) -> (level, message)`` and an optional
+        ``abandon(job)`` that cleans up when the job is cut off."""
         raise NotImplementedError
 
-    def _begin(self, context):
+    def _begin(self, context) -> tuple[Job, Finish] | None:
         if running_job() is not None:
             self.report({"ERROR"}, "Another Talking Head job is running; wait for it or "
                                    "cancel it first.")
             return None
         try:
-            job, finish = self.prepare(context)
+            job, finish, abandon = self.prepare(context)
         except Exception as exc:  # noqa: BLE001 - InputMissing and friends: one sentence
             self.report({"ERROR"}, str(exc))
             return None
         state = context.scene.talking_head
         state.running, state.progress, state.status = True, 0.0, job.label
-        _active.update(job=job, scene=context.scene.name)
+        _active.update(job=job, scene=context.scene.name, abandon=abandon)
         return job, finish
 
-    def _end(self, context, job: Job, finish: Callable) -> set[str]:
-        state = context.scene.talking_head
+    @staticmethod
+    def _scene(context) -> bpy.types.Scene:
+        return bpy.data.scenes.get(_active.get("scene", "")) or context.scene
+
+    def _end(self, context, job: Job, finish: Finish) -> set[str]:
+        scene = self._scene(context)
+        state = scene.talking_head
         state.running = False
         try:
-            level, message = finish(context, job)
+            level, message = finish(scene, job)
         except Exception as exc:  # noqa: BLE001 - never leave the UI stuck in "running"
             import traceback
 
@@ -100,13 +120,17 @@ class JobOperator:
 
     def modal(self, context, event):
         job = self._job
+        if _active.get("job") is not job:  # abandoned (file loaded): stop polling
+            context.window_manager.event_timer_remove(self._timer)
+            return {"CANCELLED"}
         if event.type == "ESC" and event.value == "PRESS":
             job.cancel()
+            return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        state = context.scene.talking_head
+        state = self._scene(context).talking_head
         state.progress = job.progress
-        state.status = ("Cancelling..." if job.cancelled else job.message)
+        state.status = "Cancelling..." if job.cancelled else job.message
         _redraw(context)
         if not job.done:
             return {"PASS_THROUGH"}
@@ -114,3 +138,13 @@ class JobOperator:
         result = self._end(context, job, self._finish)
         _redraw(context)
         return result
+
+
+def register() -> None:
+    bpy.app.handlers.load_pre.append(_on_load_pre)
+
+
+def unregister() -> None:
+    abandon_running()
+    if _on_load_pre in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_on_load_pre)

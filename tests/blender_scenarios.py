@@ -323,12 +323,83 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     job._report = report
     job.start()
     job.wait(120)
-    level, message = generation.finish(bpy.context, plan, job)
+    level, message = generation.finish(bpy.context.scene, plan, job)
     results["cancelled"] = {"message": message, "level": level, "takes": len(state.takes),
                             "strips": len(strips), "folder_left": plan.folder.exists(),
                             "reached_frames": started.is_set()}
     out.update(cases=results, good_intact=digests(good.folder) == good_digests,
                n_strips_before=n_strips, takes=len(state.takes))
+    return out
+
+
+def modal(zip_path: str, work: Path, args: dict) -> dict:
+    """The interactive path: a modal operator polling a worker on timer events (driven here
+    by hand, as no window exists), Esc cancelling, and a file load cutting a job off."""
+    from types import SimpleNamespace
+
+    install(zip_path)
+    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    job_modal = ext("operators.job_modal")
+    generate_op = ext("operators.generate").TALKING_HEAD_OT_generate
+    jobs = ext("vasa_blender.jobs")
+
+    class Op(job_modal.JobOperator):
+        prepare = generate_op.prepare
+
+        def __init__(self):
+            self.reports = []
+
+        def report(self, level, message):
+            self.reports.append((sorted(level)[0], message))
+
+    removed = []
+    wm = SimpleNamespace(windows=[], event_timer_remove=removed.append)
+    context = SimpleNamespace(scene=scene, window_manager=wm)
+    timer = SimpleNamespace(type="TIMER", value="NOTHING")
+    esc = SimpleNamespace(type="ESC", value="PRESS")
+    mouse = SimpleNamespace(type="MOUSEMOVE", value="NOTHING")
+
+    def start(op):
+        op._job, op._finish = op._begin(bpy.context)
+        op._timer = "timer"
+        op._job.start()
+
+    def poll(op, cancel_at=None):
+        seen, result = [], None
+        for _ in range(6000):
+            if cancel_at is not None and op._job.progress >= cancel_at:
+                result = op.modal(context, esc)
+                assert result == {"RUNNING_MODAL"}, result
+                cancel_at = None
+            result = op.modal(context, timer if len(seen) % 2 == 0 else mouse)
+            seen.append((round(scene.talking_head.progress, 3), scene.talking_head.status))
+            if result != {"PASS_THROUGH"}:
+                break
+            op._job.wait(0.02)
+        return result, seen
+
+    out = {}
+    op = Op()
+    start(op)
+    out["running_during"] = scene.talking_head.running and jobs.running_job() is not None
+    result, seen = poll(op)
+    out["done"] = {"result": sorted(result), "reports": op.reports, "progress": seen,
+                   "takes": len(scene.talking_head.takes), "running": scene.talking_head.running,
+                   "registered": jobs.running_job() is not None, "timer_removed": removed[:]}
+    op = Op()
+    start(op)
+    result, seen = poll(op, cancel_at=0.3)
+    out["esc"] = {"result": sorted(result), "reports": op.reports,
+                  "takes": len(scene.talking_head.takes),
+                  "folders": sorted(p.name for p in (work / "vasa").iterdir())}
+    op = Op()
+    start(op)
+    op._job.wait(0.5)
+    bpy.ops.wm.read_homefile(use_empty=True)  # load_pre cuts the job off
+    out["abandoned"] = {"registered": jobs.running_job() is not None,
+                        "job_done": op._job.done,
+                        "folders": sorted(p.name for p in (work / "vasa").iterdir()),
+                        "modal": sorted(op.modal(context, timer))}
     return out
 
 
@@ -348,7 +419,7 @@ def inspect_blend(zip_path: str, work: Path, args: dict) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs,
-                                     inspect_blend)}
+                                     modal, inspect_blend)}
 
 
 if __name__ == "__main__":

@@ -225,6 +225,26 @@ def test_rerender_renders_only_what_the_curves_changed(extension_zip, clip, tmp_
     assert r["n_strips"] == 3 and r["strip_elements"] == n  # sound, blocker, take: no copy
 
 
+def test_modal_job_polls_cancels_on_esc_and_is_cut_off_by_a_file_load(extension_zip, clip,
+                                                                      tmp_path):
+    r = run_scenario("modal", extension_zip, tmp_path, image=SAMPLE_IMAGE, audio=clip)
+    assert r["running_during"]
+    done = r["done"]
+    assert done["result"] == ["FINISHED"] and done["takes"] == 1
+    assert done["reports"][-1][0] == "INFO" and "take_001" in done["reports"][-1][1]
+    assert not done["running"] and not done["registered"] and done["timer_removed"]
+    progress = [p for p, _ in done["progress"]]
+    assert progress == sorted(progress) and progress[-1] == 1.0  # it only moves forward
+    assert any(status.startswith("Frame ") for _, status in done["progress"])
+    esc = r["esc"]
+    assert esc["result"] == ["CANCELLED"] and esc["takes"] == 1
+    assert esc["reports"][-1][0] == "WARNING" and "cancelled" in esc["reports"][-1][1]
+    assert esc["folders"] == ["take_001"]
+    cut = r["abandoned"]
+    assert not cut["registered"] and cut["job_done"] and cut["modal"] == ["CANCELLED"]
+    assert cut["folders"] == ["take_001"]
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ..vasa_blender import compat, generation, sources, takes
+from ..vasa_blender.jobs import running_job
 from ..vasa_blender.preferences import preferences
 from ..vasa_blender.props import CONTROL_FIELDS
 
@@ -50,7 +51,7 @@ def draw_controls(layout, context) -> None:
 
 def draw_run(layout, context) -> None:
     state = context.scene.talking_head
-    if state.running:
+    if state.running and running_job() is not None:
         layout.progress(factor=state.progress, type="BAR", text=state.status or "Working")
         layout.operator("talking_head.cancel", icon="CANCEL")
         return
@@ -80,7 +81,7 @@ def draw_takes(layout, context) -> None:
               f"{take.name}: its strip was removed", icon="SEQUENCE")
     col.operator("talking_head.select_controller", icon="EMPTY_AXIS")
     row = col.row(align=True)
-    row.enabled = not state.running
+    row.enabled = running_job() is None
     row.operator("talking_head.rerender", icon="FILE_REFRESH")
     if take.plane is not None and take.take_image is not None:
         row = col.row(align=True)

@@ -85,16 +85,22 @@ def make_job(p: Plan) -> Job:
     return Job(f"Generating {p.take}", work)
 
 
-def finish(context: bpy.types.Context, p: Plan, job: Job) -> tuple[str, str]:
+def abandon(p: Plan, job: Job) -> None:
+    """The job was cut off (a file was loaded, the extension disabled): drop its folder."""
+    job.cancel()
+    job.wait(30)
+    takes.discard_folder(p.folder)
+
+
+def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
     """Build the scene from a finished job: returns (report level, message)."""
-    state = context.scene.talking_head
+    state = scene.talking_head
     result = job.result
     if job.error or result is None or result.status != "complete":
         takes.discard_folder(p.folder)
         if job.error:
             return "ERROR", job.error
         return "WARNING", f"{p.take} cancelled; nothing was added and earlier takes are intact."
-    scene = context.scene
     inputs = p.inputs
     track = MotionTrack.load(p.folder / "motion.npz")
     fmt = p.settings.frame_format

@@ -65,3 +65,13 @@ class Job:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+
+# The one job running now, shared by the operators (which start and finish it) and the
+# panels (which show its progress): {"job": Job, "scene": scene name, "abandon": callable}.
+current: dict = {}
+
+
+def running_job() -> Job | None:
+    """The job started and not yet finished on the main thread (its worker may be done)."""
+    return current.get("job")

@@ -55,8 +55,8 @@ def refresh(scene: bpy.types.Scene, take) -> None:
     plane.reload(take.take_image)
 
 
-def finish(context: bpy.types.Context, p: RerenderPlan, job: Job) -> tuple[str, str]:
-    take = context.scene.talking_head.takes.get(p.take)
+def finish(scene: bpy.types.Scene, p: RerenderPlan, job: Job) -> tuple[str, str]:
+    take = scene.talking_head.takes.get(p.take)
     result = job.result
     if job.error:
         return "ERROR", job.error
@@ -65,7 +65,7 @@ def finish(context: bpy.types.Context, p: RerenderPlan, job: Job) -> tuple[str, 
     if result.status == "unchanged":
         return "INFO", f"{p.take}: no curve changed, nothing to render."
     if take is not None:
-        refresh(context.scene, take)
+        refresh(scene, take)
     notes = "; ".join(p.notes)
     message = f"{p.take}: re-rendered {len(result.changed)} frames"
     return "INFO", message + (f"; {notes}" if notes else "")
