@@ -176,6 +176,7 @@ def generate(zip_path: str, work: Path, args: dict) -> dict:
                  "original_kept": state.takes[0].original_image == image_db}
     # The plane now plays take_001; generating again still starts from the photo.
     state.seed = 7
+    bpy.context.preferences.addons[MODULE].preferences.frame_format = "jpeg"
     bpy.ops.talking_head.generate()
     second = take_info(scene, state.takes[1])
     # Switch the plane back to the photo and to the take again.
@@ -304,6 +305,14 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     case("missing_image", lambda: (setattr(state, "source_kind", "IMAGE"),
                                    setattr(state, "source_image", missing)),
          lambda: setattr(state, "source_kind", "PLANE"))
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    entry = prefs.packs.add()
+    entry.path = args["bad_pack"]
+
+    def use_pack():
+        state.pack = bpy.path.abspath(args["bad_pack"])
+
+    case("bad_pack", use_pack, lambda: setattr(state, "pack", "BUILTIN"))
     if args.get("readonly"):
         case("readonly", lambda: setattr(state, "takes_folder", args["readonly"]),
              lambda: setattr(state, "takes_folder", "//vasa/"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,8 @@ def test_generating_again_makes_a_new_take_and_keeps_the_old_one(generated):
     assert generated["first_after"] == first["digests"]
     assert second["strip"]["name"] != first["strip"]["name"]
     assert second["settings"]["seed"] == 7
+    assert second["settings"]["frame_format"] == "jpeg"  # from the preferences
+    assert second["strip"]["elements"][:2] == ["frame_000001.jpg", "frame_000002.jpg"]
     # Take 2 came from the photo, not from take 1's frames on the plane.
     assert second["source"] == "plane:Portrait"
     run = json.loads((Path(second["folder"]) / "run.json").read_text())
@@ -262,11 +265,16 @@ def test_bad_inputs_report_one_sentence_and_change_nothing(extension_zip, clip, 
         readonly = ""  # writable here after all: skip that case
     except OSError:
         pass
+    bad_pack = tmp_path / "bad_pack"
+    shutil.copytree(REPO / "core" / "builtin_pack", bad_pack)
+    (bad_pack / "face_landmark.onnx").write_bytes(b"not an onnx model")
     r = run_scenario("bad_inputs", extension_zip, tmp_path / "work", image=SAMPLE_IMAGE,
-                     audio=clip, silent=silent, corrupt=corrupt, gray=gray, readonly=readonly)
+                     audio=clip, silent=silent, corrupt=corrupt, gray=gray, readonly=readonly,
+                     bad_pack=bad_pack)
     assert "Save the .blend file first" in r["unsaved"]
     expected = {"silent": "silent", "corrupt_sound": "corrupt", "no_face": "face",
-                "missing_image": "no file on disk", "readonly": "not writable"}
+                "missing_image": "no file on disk", "readonly": "not writable",
+                "bad_pack": "face_landmark.onnx"}
     for name, result in r["cases"].items():
         if name == "cancelled":
             continue
