@@ -68,6 +68,8 @@ def _add_generate(sub) -> None:
     p.add_argument("--provider", default="auto", help="auto, cuda, directml, coreml or cpu")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime")
     p.add_argument("--png-compression", type=int, default=1, choices=range(10), metavar="0-9")
+    p.add_argument("--frame-format", default="png", choices=("png", "jpeg", "exr"),
+                   help="frame files: png (default), jpeg or exr (half float, linear)")
     p.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
     p.add_argument("--video", type=Path, default=None,
                    help="also write an MP4 with the audio muxed in")
@@ -75,17 +77,22 @@ def _add_generate(sub) -> None:
 
 
 def _generate(args) -> int:
+    from .frames_io import frame_pattern_printf
     from .pipeline import Settings, generate
 
     settings = Settings(fps=args.fps, seed=args.seed, motion_intensity=args.intensity,
                         lipsync_strength=args.lipsync_strength,
                         pack=str(args.pack) if args.pack else None, provider=args.provider,
                         threads=args.threads, png_compression=args.png_compression,
-                        overwrite=args.overwrite, lipsync_mode=args.lipsync_mode,
+                        overwrite=args.overwrite, frame_format=args.frame_format,
+                        lipsync_mode=args.lipsync_mode,
                         gaze_yaw=args.gaze_yaw, gaze_pitch=args.gaze_pitch,
                         head_scale=args.head_scale, emotion=args.emotion,
                         emotion_intensity=args.emotion_intensity,
                         blink_rate_per_min=args.blink_rate)
+    if args.video and args.frame_format == "exr":
+        raise VasaError("--video needs PNG or JPEG frames; drop --video or choose "
+                        "--frame-format png.")
     progress = None if args.quiet else ProgressBar()
     result = generate(args.image, args.audio, args.out, settings, progress)
     for note in result.notes:
@@ -98,7 +105,8 @@ def _generate(args) -> int:
     if args.video:
         from .video import mux_video
 
-        mux_video(result.frames_dir, args.fps, args.audio, args.video)
+        mux_video(result.frames_dir, args.fps, args.audio, args.video,
+                  pattern=frame_pattern_printf(args.frame_format))
         print(f"video: {args.video}")
     return 0
 

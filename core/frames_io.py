@@ -23,6 +23,20 @@ from .errors import OutputError
 
 FRAME_PATTERN = "frame_{:06d}.png"
 FRAME_PATTERN_PRINTF = "frame_%06d.png"  # the same names, as ffmpeg and run.json spell them
+# Frame file formats: PNG (lossless, with provenance text), JPEG (small, quality 95, the
+# provenance in a COM segment) and OpenEXR (half float, scene-linear, ZIP compressed, for
+# compositing). The name stem is the same for all; only the extension differs.
+FRAME_FORMATS = {"png": ".png", "jpeg": ".jpg", "exr": ".exr"}
+
+
+def frame_name(index: int, fmt: str = "png") -> str:
+    """File name of frame ``index`` (1-based) in format ``fmt``."""
+    return f"frame_{index:06d}{FRAME_FORMATS[fmt]}"
+
+
+def frame_pattern_printf(fmt: str = "png") -> str:
+    """The frame names as ffmpeg and run.json spell them."""
+    return "frame_%06d" + FRAME_FORMATS[fmt]
 
 
 def _png_text_chunk(keyword: str, text: str) -> bytes:
@@ -46,6 +60,49 @@ def encode_png(rgb: np.ndarray, text: dict[str, str], compression: int = 1) -> b
     ihdr_end = 8 + 4 + 4 + 13 + 4  # signature, length, type, IHDR body, CRC
     chunks = b"".join(_png_text_chunk(k, v) for k, v in text.items())
     return data[:ihdr_end] + chunks + data[ihdr_end:]
+
+
+def encode_jpeg(rgb: np.ndarray, text: dict[str, str], quality: int = 95) -> bytes:
+    """JPEG bytes with the provenance text as a COM segment right after SOI."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OutputError("The JPEG encoder failed on a frame; report this as a bug.")
+    data = buf.tobytes()
+    comment = "; ".join(f"{k}: {v}" for k, v in text.items()).encode("latin-1", "replace")
+    comment = comment[:65000]
+    segment = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
+    return data[:2] + segment + data[2:]
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """uint8 sRGB -> float32 scene-linear (what OpenEXR readers such as Blender expect)."""
+    x = rgb.astype(np.float32) / 255.0
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def encode_exr(rgb: np.ndarray) -> bytes:
+    """Half-float, ZIP-compressed OpenEXR bytes of an sRGB uint8 frame, made linear."""
+    # OpenCV reads this switch at call time; without it, EXR support is off.
+    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+    linear = cv2.cvtColor(srgb_to_linear(rgb), cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_EXR_TYPE, cv2.IMWRITE_EXR_TYPE_HALF,
+              cv2.IMWRITE_EXR_COMPRESSION, cv2.IMWRITE_EXR_COMPRESSION_ZIP]
+    ok, buf = cv2.imencode(".exr", linear, params)
+    if not ok:
+        raise OutputError("The OpenEXR encoder failed on a frame; report this as a bug.")
+    return buf.tobytes()
+
+
+def encode_frame(rgb: np.ndarray, fmt: str, text: dict[str, str], compression: int = 1) -> bytes:
+    """Bytes of one frame file in format ``fmt`` (see FRAME_FORMATS)."""
+    if fmt == "png":
+        return encode_png(rgb, text, compression)
+    if fmt == "jpeg":
+        return encode_jpeg(rgb, text)
+    if fmt == "exr":
+        return encode_exr(rgb)
+    raise ValueError(f"unknown frame format {fmt!r}")
 
 
 def read_png_text(path: str | Path) -> dict[str, str]:
@@ -101,11 +158,15 @@ class FrameWriter:
     """
 
     def __init__(self, folder: Path, text: dict[str, str], compression: int = 1,
-                 max_pending: int = 6):
+                 max_pending: int = 6, fmt: str = "png"):
+        if fmt not in FRAME_FORMATS:
+            raise ValueError(f"unknown frame format {fmt!r}")
+        self.fmt = fmt
         self.folder = folder
         self.text = text
         self.compression = compression
-        self.written = 0  # frames known complete on disk
+        self.written = 0  # index of the last frame known complete on disk
+        self.count = 0  # how many frames are complete on disk
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
         self._reported = False
@@ -122,9 +183,10 @@ class FrameWriter:
                 continue  # drain without writing after a failure
             index, frame = item
             try:
-                data = encode_png(frame, self.text, self.compression)
-                write_atomic(self.folder / FRAME_PATTERN.format(index), data)
+                data = encode_frame(frame, self.fmt, self.text, self.compression)
+                write_atomic(self.folder / frame_name(index, self.fmt), data)
                 self.written = index
+                self.count += 1
             except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
                 self._error = exc
 
@@ -136,7 +198,7 @@ class FrameWriter:
             raise self._error
 
     def put(self, index: int, frame: np.ndarray) -> None:
-        """Queue frame ``index`` (1-based) for writing."""
+        """Queue frame ``index`` (1-based) for writing; ``written`` assumes ascending order."""
         self._raise_pending()
         self._queue.put((index, frame))
 

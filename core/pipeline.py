@@ -24,7 +24,13 @@ from . import ENGINE_NAME, __version__, runtime
 from .audio import SAMPLE_RATE, compute_features, load_audio
 from .errors import OutputError, VasaError
 from .face import FaceAnalyzer
-from .frames_io import FRAME_PATTERN_PRINTF, FrameWriter, output_error, write_json
+from .frames_io import (
+    FRAME_FORMATS,
+    FrameWriter,
+    frame_pattern_printf,
+    output_error,
+    write_json,
+)
 from .image import load_image
 from .motion_procedural import MotionSettings, generate_motion, validate
 from .pack import open_pack, sha256_file
@@ -48,6 +54,7 @@ class Settings:
     provider: str = "auto"
     threads: int = 0
     overwrite: bool = False
+    frame_format: str = "png"  # png, jpeg or exr (see frames_io.FRAME_FORMATS)
     # Motion controls (units, ranges and labels: core.motion_procedural.CONTROLS).
     lipsync_mode: str = "auto"  # auto | phonetic (English) | acoustic (any language)
     gaze_yaw: float = 0.0  # degrees, -30..30, > 0 looks to the viewer's right
@@ -117,6 +124,9 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     if not (settings.fps > 0 and settings.fps <= 240):
         raise VasaError(f"Frame rate {settings.fps} is out of range; use 1 to 240 fps.")
     validate(settings.motion())
+    if settings.frame_format not in FRAME_FORMATS:
+        raise VasaError(f"Frame format {settings.frame_format!r} is not known; use one of "
+                        f"{', '.join(FRAME_FORMATS)}.")
     report = progress or (lambda fraction, message: None)
     image_path, audio_path, out_dir = Path(image), Path(audio), Path(out_dir)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -161,8 +171,8 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
         "seed": settings.seed,
         "fps": settings.fps,
         "n_frames": track.n_frames,
-        "frames": {"folder": FRAMES_DIR, "pattern": FRAME_PATTERN_PRINTF,
-                   "first": 1},
+        "frames": {"folder": FRAMES_DIR, "first": 1,
+                   "pattern": frame_pattern_printf(settings.frame_format)},
         "face": face.to_dict(),
         "motion": {key: track.meta[key] for key in ("generator", "lipsync_mode", "notes")},
         "pack": pack.describe(),
@@ -177,7 +187,8 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     }
     n = track.n_frames
     status, error = "complete", None
-    writer = FrameWriter(frames_dir, provenance, settings.png_compression)
+    writer = FrameWriter(frames_dir, provenance, settings.png_compression,
+                         fmt=settings.frame_format)
     try:
         with writer:
             for i in range(n):

@@ -15,13 +15,14 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def mux_video(frames_dir: Path, fps: float, audio: Path, out_path: Path, crf: int = 18) -> Path:
-    """Encode ``frames_dir/frame_%06d.png`` as H.264 with ``audio`` as AAC into ``out_path``."""
+def mux_video(frames_dir: Path, fps: float, audio: Path, out_path: Path, crf: int = 18,
+              pattern: str = FRAME_PATTERN_PRINTF) -> Path:
+    """Encode ``frames_dir/<pattern>`` as H.264 with ``audio`` as AAC into ``out_path``."""
     tmp = out_path.with_name(f".{out_path.stem}.tmp{out_path.suffix}")
     cmd = [
         ffmpeg_exe(), "-y", "-loglevel", "error",
         "-framerate", f"{fps:.6f}", "-start_number", "1",
-        "-i", str(frames_dir / FRAME_PATTERN_PRINTF),
+        "-i", str(frames_dir / pattern),
         "-i", str(audio),
         "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf),
