@@ -302,3 +302,28 @@ def test_rounding_is_anticipated_and_shapes_lead_the_sound():
     gap = ch["jawOpen"] - ch["mouthClose"]
     first_shut = np.flatnonzero(gap[20:] <= CLOSED)[0] + 20
     assert first_shut == round((1.0 - lipsync.LEAD_S) * FPS)
+
+
+def test_rendered_head_is_still_at_intensity_zero(known):
+    """Measured on frames: intensity 0 leaves the upper face where it is; 1 moves it."""
+    from core.face import FaceAnalyzer
+    from core.image import load_image
+    from core.render import WarpRenderer
+
+    _, samples, features = known
+    analyzer = FaceAnalyzer()
+    image = load_image(ROOT / "samples" / "astronaut.png")
+    renderer = WarpRenderer(image, analyzer.analyze(image))
+    rigid = [1, 4, 5, 6, 8, 9, 10, 151, 168, 195, 197]  # nose bridge, nose tip, forehead
+    frames = [40, 110, 180, 250]
+
+    def spread(intensity: float) -> float:
+        track = generate_motion(features, MotionSettings(seed=3, motion_intensity=intensity,
+                                                         lipsync_mode="acoustic"), samples)
+        points = np.stack([analyzer.measure(renderer.render(track.frame(i)))[rigid, :2]
+                           for i in frames])
+        return float(np.abs(points - points.mean(0)).max())
+
+    still, moving = spread(0.0), spread(1.0)
+    assert still < 2.0, still  # pixels: landmark noise only (the mouth and lids still move)
+    assert moving > 3 * max(still, 1.0), (still, moving)
