@@ -20,6 +20,7 @@ per-frame arrays) and per-chunk synthesis whose every operation reaches at most
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,7 +136,8 @@ def acoustic_closures(loudness: np.ndarray, voicing: np.ndarray, speech: np.ndar
 
 
 def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
-               phones: list[phonemes.Phone] | None = None) -> MouthPlan:
+               phones: list[phonemes.Phone] | None = None,
+               progress: Callable[[float], None] | None = None) -> MouthPlan:
     """Speech mask, closures and (phonetic route) phones for the whole recording.
 
     ``phones`` (ARPAbet with times, e.g. from a forced aligner and a transcript) replace
@@ -168,7 +170,7 @@ def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
                                             "choose the acoustic or auto lip-sync mode"))
         plan.notes.append(why_not)
         return plan
-    plan.phones = phonemes.recognize(samples)
+    plan.phones = phonemes.recognize(samples, progress=progress)
     plan.phone_starts = np.array([p.start for p in plan.phones])
     plan.mode = "phonetic"
     return plan

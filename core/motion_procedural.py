@@ -14,6 +14,7 @@ lip-sync strength and mode; ``CONTROLS`` describes each for user interfaces.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -310,9 +311,12 @@ def gaze_frames(starts: np.ndarray, targets: np.ndarray, t: np.ndarray) -> np.nd
 
 
 def generate_motion(features: AudioFeatures, settings: MotionSettings | None = None,
-                    samples: np.ndarray | None = None,
-                    chunk_frames: int | None = None) -> MotionTrack:
-    """A full MotionTrack for the voice; ``samples`` (16 kHz mono) enable phonetic lip sync."""
+                    samples: np.ndarray | None = None, chunk_frames: int | None = None,
+                    progress: Callable[[float], None] | None = None) -> MotionTrack:
+    """A full MotionTrack for the voice; ``samples`` (16 kHz mono) enable phonetic lip sync.
+
+    ``progress(fraction)`` is called as phone recognition (the slow part) goes on.
+    """
     settings = settings or MotionSettings()
     validate(settings)
     n, fps = features.n_frames, features.fps
@@ -321,7 +325,7 @@ def generate_motion(features: AudioFeatures, settings: MotionSettings | None = N
     track.meta = {"generator": "procedural", "settings": asdict(settings)}
     if n == 0:
         return track
-    mouth = lipsync.plan_mouth(features, samples, settings.lipsync_mode)
+    mouth = lipsync.plan_mouth(features, samples, settings.lipsync_mode, progress=progress)
     speech = lipsync.speech_mask(mouth.loudness)
     # Separate streams per part, so changing one control does not reshuffle the others.
     seeds = np.random.SeedSequence(settings.seed).spawn(3)

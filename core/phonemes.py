@@ -11,6 +11,7 @@ PocketSphinx: BSD-2-Clause-style license, Copyright Carnegie Mellon University.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,8 +77,12 @@ def _cut_points(samples: np.ndarray, sr: int) -> list[int]:
     return cuts
 
 
-def recognize(samples: np.ndarray, sr: int = SAMPLE_RATE) -> list[Phone]:
-    """Phones with start/end times (s) for mono float ``samples`` at 16 kHz."""
+def recognize(samples: np.ndarray, sr: int = SAMPLE_RATE,
+              progress: Callable[[float], None] | None = None) -> list[Phone]:
+    """Phones with start/end times (s) for mono float ``samples`` at 16 kHz.
+
+    ``progress(fraction)`` is called after each piece.
+    """
     if sr != SAMPLE_RATE:
         raise ValueError(f"Phone recognition needs {SAMPLE_RATE} Hz audio, got {sr} Hz.")
     x = np.asarray(samples, np.float32)
@@ -97,4 +102,6 @@ def recognize(samples: np.ndarray, sr: int = SAMPLE_RATE) -> list[Phone]:
             end = min(offset + (seg.end_frame + 1) / DECODER_HZ, b / sr)
             if end > start:
                 phones.append(Phone(name, start, end))
+        if progress is not None:
+            progress(b / max(len(x), 1))
     return phones

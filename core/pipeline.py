@@ -150,7 +150,8 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     report(0.03, "Analysing the voice")
     features = compute_features(samples, settings.fps)
     lap("audio_features")
-    track = generate_motion(features, settings.motion(), samples)
+    track = generate_motion(features, settings.motion(), samples,
+                            progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"))
     lap("motion")
     renderer = WarpRenderer(pixels, face, rt)
     lap("renderer_setup")

@@ -327,3 +327,13 @@ def test_rendered_head_is_still_at_intensity_zero(known):
     still, moving = spread(0.0), spread(1.0)
     assert still < 2.0, still  # pixels: landmark noise only (the mouth and lids still move)
     assert moving > 3 * max(still, 1.0), (still, moving)
+
+
+@pytest.mark.skipif(phonemes.availability() is not None, reason="pocketsphinx missing")
+def test_phone_recognition_reports_progress(known, monkeypatch):
+    monkeypatch.setattr(phonemes, "PIECE_S", 4.0)
+    monkeypatch.setattr(phonemes, "CUT_SEARCH_S", 1.5)
+    seen: list[float] = []
+    phones = phonemes.recognize(known[1], progress=seen.append)
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0
+    assert phones
