@@ -182,18 +182,26 @@ def test_acoustic_closures_need_a_dip_inside_speech():
 # --------------------------------------------------------------------------- rendered
 
 
-@pytest.fixture(scope="module")
-def rendered(known):
+PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
+
+
+@pytest.fixture(scope="module", params=["astronaut.png", "sad.png", "art_1.png"])
+def rendered(request, known):
     """Render only the frames the checks need, and measure them with the landmark model."""
     from core.face import FaceAnalyzer
     from core.image import load_image
     from core.render import WarpRenderer
 
+    path = ROOT / "samples" / request.param
+    if request.param != "astronaut.png":
+        path = PORTRAITS / request.param
+        if not path.exists():
+            pytest.skip(f"{path} is not available (shared test data missing)")
     meta, samples, features = known
     track = generate_motion(features, MotionSettings(seed=0, motion_intensity=0.0), samples)
     gap = _gap(track)
     analyzer = FaceAnalyzer()
-    image = load_image(ROOT / "samples" / "astronaut.png")
+    image = load_image(path)
     renderer = WarpRenderer(image, analyzer.analyze(image))
 
     def measure(i: int) -> tuple[float, float]:
@@ -210,7 +218,8 @@ def rendered(known):
     vowels = {name: [_frame((p["start"] + p["end"]) / 2) for p in _nuclei(meta, (name,))]
               for name in VOWELS}
     silence = [_frame(meta["items"][k]["start"] - 0.2) for k in (1, 5, 9)]
-    return {"closed": [measure(i) for i in closed[::2]],
+    return {"portrait": request.param,
+            "closed": [measure(i) for i in closed[::2]],
             "silence": [measure(i) for i in silence],
             "vowels": {k: [measure(i) for i in v] for k, v in vowels.items()}}
 
@@ -218,13 +227,18 @@ def rendered(known):
 def test_rendered_mouth_opens_on_vowels_and_shuts_on_bilabials(rendered):
     shut = [o for o, _ in rendered["closed"] + rendered["silence"]]
     # Relative to the same face's shut frames, so renderer changes do not matter.
-    for name in ("A:", "a", "i:"):
+    strict = rendered["portrait"] != "astronaut.png"
+    for name in VOWELS:
+        if name == "u:" and not strict:
+            continue
         for opening, _ in rendered["vowels"][name]:
             assert opening > max(shut) + 0.005, (name, opening, max(shut))
-    # The current warp renderer draws a rounded "oo" (jaw ~0.28 with pucker) so that the
-    # landmark model reads barely any gap; it must at least not read as shut-tighter.
-    for opening, _ in rendered["vowels"]["u:"]:
-        assert opening > np.mean(shut) - 0.01
+    if not strict:
+        # The astronaut smiles with parted lips and teeth; on the current warp renderer a
+        # rounded "oo" (jaw ~0.28 with pucker) then reads barely any wider than her photo,
+        # so here it must only not read tighter than the shut frames.
+        for opening, _ in rendered["vowels"]["u:"]:
+            assert opening > np.mean(shut) - 0.01
     assert max(shut) - min(shut) < 0.02, shut
 
 
@@ -232,6 +246,31 @@ def test_rendered_lips_rounder_on_oo_than_on_ee(rendered):
     width_oo = np.mean([w for _, w in rendered["vowels"]["u:"]])
     width_ee = np.mean([w for _, w in rendered["vowels"]["i:"]])
     assert width_oo < width_ee - 0.01, (width_oo, width_ee)
+
+
+def test_rendered_head_is_still_at_intensity_zero(known):
+    """Measured on frames: intensity 0 leaves the upper face where it is; 1 moves it."""
+    from core.face import FaceAnalyzer
+    from core.image import load_image
+    from core.render import WarpRenderer
+
+    _, samples, features = known
+    analyzer = FaceAnalyzer()
+    image = load_image(ROOT / "samples" / "astronaut.png")
+    renderer = WarpRenderer(image, analyzer.analyze(image))
+    rigid = [1, 4, 5, 6, 8, 9, 10, 151, 168, 195, 197]  # nose bridge, nose tip, forehead
+    frames = [40, 110, 180, 250]
+
+    def spread(intensity: float) -> float:
+        track = generate_motion(features, MotionSettings(seed=3, motion_intensity=intensity,
+                                                         lipsync_mode="acoustic"), samples)
+        points = np.stack([analyzer.measure(renderer.render(track.frame(i)))[rigid, :2]
+                           for i in frames])
+        return float(np.abs(points - points.mean(0)).max())
+
+    still, moving = spread(0.0), spread(1.0)
+    assert still < 2.0, still  # pixels: landmark noise only (the mouth and lids still move)
+    assert moving > 3 * max(still, 1.0), (still, moving)
 
 
 # --------------------------------------------------------------------------- given phones
@@ -302,31 +341,6 @@ def test_rounding_is_anticipated_and_shapes_lead_the_sound():
     gap = ch["jawOpen"] - ch["mouthClose"]
     first_shut = np.flatnonzero(gap[20:] <= CLOSED)[0] + 20
     assert first_shut == round((1.0 - lipsync.LEAD_S) * FPS)
-
-
-def test_rendered_head_is_still_at_intensity_zero(known):
-    """Measured on frames: intensity 0 leaves the upper face where it is; 1 moves it."""
-    from core.face import FaceAnalyzer
-    from core.image import load_image
-    from core.render import WarpRenderer
-
-    _, samples, features = known
-    analyzer = FaceAnalyzer()
-    image = load_image(ROOT / "samples" / "astronaut.png")
-    renderer = WarpRenderer(image, analyzer.analyze(image))
-    rigid = [1, 4, 5, 6, 8, 9, 10, 151, 168, 195, 197]  # nose bridge, nose tip, forehead
-    frames = [40, 110, 180, 250]
-
-    def spread(intensity: float) -> float:
-        track = generate_motion(features, MotionSettings(seed=3, motion_intensity=intensity,
-                                                         lipsync_mode="acoustic"), samples)
-        points = np.stack([analyzer.measure(renderer.render(track.frame(i)))[rigid, :2]
-                           for i in frames])
-        return float(np.abs(points - points.mean(0)).max())
-
-    still, moving = spread(0.0), spread(1.0)
-    assert still < 2.0, still  # pixels: landmark noise only (the mouth and lids still move)
-    assert moving > 3 * max(still, 1.0), (still, moving)
 
 
 @pytest.mark.skipif(phonemes.availability() is not None, reason="pocketsphinx missing")
