@@ -13,7 +13,7 @@ class TALKING_HEAD_OT_generate(JobOperator, bpy.types.Operator):
 
     bl_idname = "talking_head.generate"
     bl_label = "Generate"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
     def why_not(cls, context) -> str:
@@ -30,7 +30,7 @@ class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
 
     bl_idname = "talking_head.rerender"
     bl_label = "Re-render"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
     def why_not(cls, context) -> str:
