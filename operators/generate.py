@@ -13,17 +13,11 @@ class TALKING_HEAD_OT_generate(JobOperator, bpy.types.Operator):
 
     bl_idname = "talking_head.generate"
     bl_label = "Generate"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
-    def poll(cls, context):
-        if running_job() is not None:
-            cls.poll_message_set("A job is running.")
-            return False
-        reason = sources.why_not(context)
-        if reason:
-            cls.poll_message_set(reason)
-        return not reason
+    def why_not(cls, context) -> str:
+        return sources.why_not(context)
 
     def prepare(self, context):
         p = generation.plan(context)
@@ -36,17 +30,11 @@ class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
 
     bl_idname = "talking_head.rerender"
     bl_label = "Re-render"
-    bl_options = {"REGISTER"}
+    bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
-    def poll(cls, context):
-        if running_job() is not None:
-            cls.poll_message_set("A job is running.")
-            return False
-        if takes.active_take(context) is None:
-            cls.poll_message_set("No take selected.")
-            return False
-        return True
+    def why_not(cls, context) -> str:
+        return "" if takes.active_take(context) is not None else "No take selected."
 
     def prepare(self, context):
         p = rerendering.plan(takes.active_take(context))

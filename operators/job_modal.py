@@ -55,6 +55,18 @@ def _redraw(context: bpy.types.Context) -> None:
 class JobOperator:
     """Mixin for operators whose work is a Job; subclasses implement ``prepare``."""
 
+    @classmethod
+    def why_not(cls, context) -> str:
+        """Empty when the operator can run; else the sentence Blender shows on its button."""
+        raise NotImplementedError
+
+    @classmethod
+    def poll(cls, context):
+        reason = "A job is running." if running_job() is not None else cls.why_not(context)
+        if reason:
+            cls.poll_message_set(reason)
+        return not reason
+
     def prepare(self, context) -> tuple[Job, Finish, Callable[[Job], None] | None]:
         """Return the job, ``finish(scene, job) -> (level, message)`` and an optional
         ``abandon(job)`` that cleans up when the job is cut off."""

@@ -113,7 +113,8 @@ def take_info(scene, take) -> dict:
         curves[f"{fc.data_path}[{fc.array_index}]"] = {
             "frames": frames, "values": values, "group": fc.group.name if fc.group else ""}
     return {
-        "name": take.name, "folder": take.folder, "frame_start": take.frame_start,
+        "name": take.name, "folder": bpy.path.abspath(take.folder),
+        "folder_raw": take.folder, "frame_start": take.frame_start,
         "n_frames": take.n_frames, "seed": take.seed, "fps": take.fps,
         "source": take.source, "sound_strip": take.sound_strip,
         "settings": json.loads(take.settings_json), "provider": take.provider,
@@ -122,11 +123,12 @@ def take_info(scene, take) -> dict:
             "frame_final_start": strip.frame_final_start,
             "frame_final_duration": strip.frame_final_duration,
             "elements": [e.filename for e in strip.elements],
-            "directory": bpy.path.abspath(strip.directory)},
+            "directory": bpy.path.abspath(strip.directory),
+            "directory_raw": strip.directory},
         "controller": {"name": ctrl.name, "type": ctrl.type,
                        "props": sorted(k for k in ctrl.keys() if not k.startswith("_")),
                        "curves": curves},
-        "digests": digests(take.folder),
+        "digests": digests(bpy.path.abspath(take.folder)),
     }
 
 
@@ -202,7 +204,7 @@ def rerender(zip_path: str, work: Path, args: dict) -> dict:
     bpy.ops.talking_head.generate()
     take = scene.talking_head.takes[0]
     compat = ext("vasa_blender.compat")
-    before = digests(take.folder)
+    before = digests(bpy.path.abspath(take.folder))
     # 1. An animator sets head yaw to 18 degrees on three keys.
     yaw = compat.find_fcurve(take.controller, '["head_yaw"]')
     for k in args["yaw_keys"]:
@@ -210,7 +212,7 @@ def rerender(zip_path: str, work: Path, args: dict) -> dict:
         point.co.y = point.handle_left.y = point.handle_right.y = 18.0
     yaw.update()
     bpy.ops.talking_head.rerender()
-    after_yaw = digests(take.folder)
+    after_yaw = digests(bpy.path.abspath(take.folder))
     rot = compat.find_fcurve(take.controller, "rotation_euler", 2)
     rotation_synced = [rot.keyframe_points[k].co.y for k in args["yaw_keys"]]
     # 2. Retiming: every jawOpen key moves later by `shift` frames.
@@ -221,21 +223,22 @@ def rerender(zip_path: str, work: Path, args: dict) -> dict:
             getattr(point, attr).x += args["shift"]
     jaw.update()
     bpy.ops.talking_head.rerender()
-    after_shift = digests(take.folder)
-    motion = ext("core.motion").MotionTrack.load(Path(take.folder) / "motion.npz")
+    after_shift = digests(bpy.path.abspath(take.folder))
+    folder = Path(bpy.path.abspath(take.folder))
+    motion = ext("core.motion").MotionTrack.load(folder / "motion.npz")
     jaw_after = [float(v) for v in motion["jawOpen"]]
     # 3. Nothing changed: nothing is rendered.
     bpy.ops.talking_head.rerender()
-    after_noop = digests(take.folder)
+    after_noop = digests(bpy.path.abspath(take.folder))
     # 4. The gizmo path: rotating the Empty (rotation keys) also drives the head.
     for k in args["pitch_keys"]:
         point = compat.find_fcurve(take.controller, "rotation_euler", 0).keyframe_points[k]
         point.co.y = point.handle_left.y = point.handle_right.y = -0.2  # pitch up 11.5 deg
     bpy.ops.talking_head.rerender()
-    after_pitch = digests(take.folder)
+    after_pitch = digests(bpy.path.abspath(take.folder))
     pitch_prop = compat.find_fcurve(take.controller, '["head_pitch"]')
     strip = compat.find_strip(scene, take.strip)
-    return {"folder": take.folder, "before": before, "after_yaw": after_yaw,
+    return {"folder": bpy.path.abspath(take.folder), "before": before, "after_yaw": after_yaw,
             "after_shift": after_shift, "jaw_before": jaw_before, "jaw_after": jaw_after,
             "after_noop": after_noop, "after_pitch": after_pitch,
             "rotation_synced": rotation_synced,
@@ -267,7 +270,7 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     bpy.ops.wm.save_as_mainfile(filepath=str(work / "scene.blend"))
     bpy.ops.talking_head.generate()
     good = state.takes[0]
-    good_digests = digests(good.folder)
+    good_digests = digests(bpy.path.abspath(good.folder))
     n_strips = len(strips)
     results = {}
 
@@ -336,7 +339,7 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     results["cancelled"] = {"message": message, "level": level, "takes": len(state.takes),
                             "strips": len(strips), "folder_left": plan.folder.exists(),
                             "reached_frames": started.is_set()}
-    out.update(cases=results, good_intact=digests(good.folder) == good_digests,
+    out.update(cases=results, good_intact=digests(bpy.path.abspath(good.folder)) == good_digests,
                n_strips_before=n_strips, takes=len(state.takes))
     return out
 

@@ -121,6 +121,9 @@ def test_generate_adds_a_strip_aligned_with_the_sound(generated):
     assert strip["channel"] == sound["channel"] + 2
     assert strip["elements"] == [f"frame_{i:06d}.png" for i in range(1, 2 * FPS + 1)]
     assert Path(strip["directory"]) == Path(first["folder"]) / "frames"
+    # Paths beside the .blend are stored relative, so the project folder can move.
+    assert strip["directory_raw"] == "//vasa/take_001/frames/"
+    assert first["folder_raw"] == "//vasa/take_001"
     assert first["fps"] == generated["fps"] == FPS
 
 

@@ -110,6 +110,7 @@ def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
     channel = vse.free_channel(scene, inputs.channel, start, start + duration)
     strip = vse.add_image_strip(scene, p.take, frames, channel, inputs.frame_start,
                                 inputs.frame_offset_start, duration)
+    strip.directory = takes.portable(result.frames_dir) + "/"
 
     collection = (inputs.plane.users_collection[0] if inputs.plane is not None
                   and inputs.plane.users_collection else scene.collection)
@@ -120,11 +121,12 @@ def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
     take_image = None
     if inputs.plane is not None and inputs.texture_node is not None:
         take_image = plane.sequence_image(frames[0], f"{p.take} frames", inputs.original_image)
+        take_image.filepath = takes.portable(frames[0])
         plane.play_take(inputs.texture_node, take_image, inputs.frame_start, track.n_frames)
 
     settings = asdict(p.settings)
     takes.add_record(
-        state, p.take, folder=str(p.folder), source=inputs.source,
+        state, p.take, folder=takes.portable(p.folder), source=inputs.source,
         image_path=str(inputs.image_path or ""), audio_path=str(inputs.audio_path or ""),
         sound_strip=inputs.sound_strip, strip=strip.name, plane=inputs.plane,
         controller=controller, original_image=inputs.original_image, take_image=take_image,

@@ -15,7 +15,7 @@ import bpy
 from ..core.errors import VasaError
 from ..core.motion import MotionTrack
 from ..core.rerender import changed_frames, read_take, rerender
-from . import compat, curves, plane, vse
+from . import compat, curves, plane, takes, vse
 from .jobs import Job
 from .sources import InputMissing
 
@@ -31,7 +31,7 @@ class RerenderPlan:
 
 def plan(take) -> RerenderPlan:
     """Evaluate the take's controller curves; raises InputMissing when it cannot."""
-    folder = Path(take.folder)
+    folder = takes.absolute(take.folder)
     if take.controller is None:
         raise InputMissing(f"The controller of {take.name} is gone; generate a new take.")
     try:

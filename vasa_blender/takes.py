@@ -27,6 +27,19 @@ def takes_root(context: bpy.types.Context) -> Path:
     return Path(bpy.path.abspath(folder)).resolve()
 
 
+def portable(path: Path) -> str:
+    """``path`` relative to the .blend (``//...``) when it lies beside or below it, so a
+    project folder can move with its takes; else absolute."""
+    blend = bpy.data.filepath
+    if blend and Path(path).resolve().is_relative_to(Path(blend).resolve().parent):
+        return bpy.path.relpath(str(path))
+    return str(path)
+
+
+def absolute(path: str) -> Path:
+    return Path(bpy.path.abspath(path)).resolve()
+
+
 def new_take_name(state, root: Path) -> str:
     """The first ``take_NNN`` that neither a folder nor a record of this scene uses."""
     used = {t.name for t in state.takes}
