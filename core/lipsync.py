@@ -43,6 +43,8 @@ SPEECH_ON = 0.30  # normalised loudness above which a frame counts as speech
 SPEECH_OFF = 0.18  # hysteresis: speech continues until loudness drops below this
 CLOSED_JAW = 0.02  # jaw may stay this far open while the lips are sealed (mouthClose)
 PRESS = 0.35  # mouthPress on a closure
+SUSTAIN_S = 0.5  # a voiced stretch this long counts as a held note
+SINGING_SHARE = 0.6  # auto mode treats a voice as singing above this sustained share
 MIN_OPEN_S = 0.05  # shorter openings between closures are held shut
 ONSET_PAUSE_S = 0.15  # speech after at least this much silence starts from closed lips
 
@@ -135,6 +137,22 @@ def acoustic_closures(loudness: np.ndarray, voicing: np.ndarray, speech: np.ndar
     return closed, onsets
 
 
+def sustained_share(features: AudioFeatures) -> float:
+    """Share of voiced time spent in unbroken voiced stretches of at least SUSTAIN_S.
+
+    Speech breaks voicing at every consonant (measured 0.00-0.30 on English and Mandarin
+    speech); singing holds its notes, so a high share means singing, where English phone
+    recognition has nothing to offer and the acoustic route is used.
+    """
+    voiced = np.concatenate([[0], (features.pitch_hz > 0).astype(np.int8), [0]])
+    edges = np.diff(voiced)
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    total = lengths.sum()
+    if total == 0:
+        return 0.0
+    return float(lengths[lengths >= SUSTAIN_S * features.fps].sum() / total)
+
+
 def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
                phones: list[phonemes.Phone] | None = None,
                progress: Callable[[float], None] | None = None) -> MouthPlan:
@@ -169,6 +187,11 @@ def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
             raise VasaError(why_not.replace("the acoustic lip sync was used",
                                             "choose the acoustic or auto lip-sync mode"))
         plan.notes.append(why_not)
+        return plan
+    held = sustained_share(features)
+    if mode == "auto" and held >= SINGING_SHARE:
+        plan.notes.append(f"The voice holds long notes like singing ({held:.0%} of its voiced "
+                          "time in notes of 0.5 s or longer); the acoustic lip sync was used.")
         return plan
     plan.phones = phonemes.recognize(samples, progress=progress)
     plan.phone_starts = np.array([p.start for p in plan.phones])

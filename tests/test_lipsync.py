@@ -351,3 +351,31 @@ def test_phone_recognition_reports_progress(known, monkeypatch):
     phones = phonemes.recognize(known[1], progress=seen.append)
     assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0
     assert phones
+
+
+def _sung(seconds: float = 8.0) -> np.ndarray:
+    """A melody of held notes (0.6-1.2 s, vibrato, short breaths between): singing."""
+    rng = np.random.default_rng(5)
+    out = []
+    while sum(map(len, out)) < seconds * 16000:
+        length = rng.uniform(0.6, 1.2)
+        t = np.arange(int(length * 16000)) / 16000
+        f0 = rng.choice([196.0, 220.0, 247.0, 262.0, 294.0])
+        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))) / 16000
+        note = sum(np.sin(k * phase) / k for k in range(1, 9)) * np.minimum(1, 8 * t)
+        out += [0.2 * note * np.minimum(1, 8 * (length - t)), np.zeros(int(0.12 * 16000))]
+    return np.concatenate(out).astype(np.float32)
+
+
+def test_auto_mode_sings_with_the_acoustic_route():
+    sung = _sung()
+    features = compute_features(sung, FPS)
+    assert lipsync.sustained_share(features) > 0.8
+    track = generate_motion(features, MotionSettings(), sung)
+    assert track.meta["lipsync_mode"] == "acoustic"
+    assert "singing" in track.meta["notes"][0]
+    speech = load_audio(ROOT / "samples" / "speech.wav")
+    assert lipsync.sustained_share(compute_features(speech, FPS)) < 0.3
+    if phonemes.availability() is None:
+        track = generate_motion(compute_features(speech, FPS), MotionSettings(), speech)
+        assert track.meta["lipsync_mode"] == "phonetic" and not track.meta["notes"]
