@@ -177,7 +177,7 @@ def generate(zip_path: str, work: Path, args: dict) -> dict:
                  "original": tex.image.get("talking_head_take"),
                  "original_kept": state.takes[0].original_image == image_db}
     # The plane now plays take_001; generating again still starts from the photo.
-    state.seed = 7
+    state.seed, state.emotion, state.gaze_yaw, state.lipsync_mode = 7, "happy", 10.0, "acoustic"
     bpy.context.preferences.addons[MODULE].preferences.frame_format = "jpeg"
     bpy.ops.talking_head.generate()
     second = take_info(scene, state.takes[1])

@@ -99,7 +99,8 @@ def test_panels_say_why_generate_is_disabled_and_what_runs(generated):
     empty, ready, done = (generated["panels"][k] for k in ("empty", "ready", "done"))
     for log in (empty, ready, done):
         assert {"source_kind", "sound_strip", "pack", "seed", "motion_intensity",
-                "lipsync_strength"} <= set(log["props"]), log["props"]
+                "lipsync_strength", "lipsync_mode", "gaze_yaw", "gaze_pitch", "head_scale",
+                "emotion", "emotion_intensity"} <= set(log["props"]), log["props"]
         assert any(label.startswith("Runs on: CPU") for label in log["labels"])
     assert "talking_head.generate" in empty["operators"]
     assert any("Choose an image plane" in label for label in empty["labels"])
@@ -146,6 +147,9 @@ def test_generating_again_makes_a_new_take_and_keeps_the_old_one(generated):
     assert generated["first_after"] == first["digests"]
     assert second["strip"]["name"] != first["strip"]["name"]
     assert second["settings"]["seed"] == 7
+    assert second["settings"]["emotion"] == "happy" and second["settings"]["gaze_yaw"] == 10.0
+    assert second["settings"]["lipsync_mode"] == "acoustic"
+    assert first["settings"]["emotion"] == "neutral" and first["settings"]["lipsync_mode"] == "auto"
     assert second["settings"]["frame_format"] == "jpeg"  # from the preferences
     assert second["strip"]["elements"][:2] == ["frame_000001.jpg", "frame_000002.jpg"]
     # Take 2 came from the photo, not from take 1's frames on the plane.

@@ -14,14 +14,31 @@ from bpy.props import (
     StringProperty,
 )
 
+from ..core.motion_procedural import CONTROLS, Control
+
 SOURCE_KINDS = [
     ("PLANE", "Image Plane", "A mesh whose material has an image texture (it will play the take)"),
     ("IMAGE", "Image", "An image datablock"),
     ("STRIP", "Image Strip", "A still-image strip in the sequencer"),
 ]
 
-# Engine controls shown in the panel; names are core.pipeline.Settings fields.
-CONTROL_FIELDS = ("seed", "motion_intensity", "lipsync_strength", "blink_rate_per_min")
+# Engine controls shown in the panel: every motion control the engine describes, so the
+# panel grows with the engine. Names are core.pipeline.Settings fields.
+CONTROL_FIELDS = tuple(CONTROLS)
+
+
+def control_property(control: Control):
+    """The Blender property for one engine control (label, range, default, unit, help)."""
+    unit = f" ({control.unit})" if control.unit and control.unit != "x" else ""
+    text = {"name": control.label + unit, "description": control.help}
+    if control.choices:
+        items = [(c, c.replace("_", " ").title(), "") for c in control.choices]
+        return EnumProperty(items=items, default=control.default, **text)
+    if isinstance(control.default, int):
+        return IntProperty(default=control.default, min=int(control.minimum),
+                           max=int(control.maximum), **text)
+    return FloatProperty(default=control.default, min=control.minimum, max=control.maximum,
+                         **text)
 
 
 BUILTIN_PACK = "BUILTIN"
@@ -86,15 +103,6 @@ class TalkingHeadState(bpy.types.PropertyGroup):
                        description="Models for new takes (folders are listed in the "
                                    "extension's preferences)")
 
-    seed: IntProperty(name="Seed", default=0, min=0,
-                      description="Random seed of the motion; same seed, same motion")
-    motion_intensity: FloatProperty(name="Motion Intensity", default=1.0, min=0.0, max=3.0,
-                                    description="Head motion amount; 0 keeps the head still")
-    lipsync_strength: FloatProperty(name="Lip Sync Strength", default=1.0, min=0.0, max=2.0,
-                                    description="Scale of mouth motion")
-    blink_rate_per_min: FloatProperty(name="Blinks per Minute", default=17.0, min=0.0,
-                                      max=60.0, description="Average blink rate")
-
     running: BoolProperty(name="Running", default=False)
     progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     status: StringProperty(name="Status", default="")
@@ -103,6 +111,9 @@ class TalkingHeadState(bpy.types.PropertyGroup):
     takes: CollectionProperty(type=TakeRecord)
     active_take: IntProperty(name="Active Take", default=-1)
 
+
+for _name, _control in CONTROLS.items():
+    TalkingHeadState.__annotations__[_name] = control_property(_control)
 
 CLASSES = (TakeRecord, TalkingHeadState)
 
