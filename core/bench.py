@@ -11,6 +11,7 @@ import platform
 import resource
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,34 @@ def run_bench(seconds: float = 20.0, keep: Path | None = None, runs: int = 3,
     print(f"end to end:         {n / total:7.1f} frames/s")
     print(f"real-time factor:   {total / seconds:7.3f}  (below 1 = faster than real time)")
     print(f"peak memory:        {peak_mb:7.0f} MB")
+    bench_motion(runs)
     return 0
+
+
+def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
+    """Motion alone for ``seconds`` of speech: acoustic time, phonetic real-time factor."""
+    from . import phonemes
+    from .audio import compute_features, load_audio
+    from .motion_procedural import MotionSettings, generate_motion
+
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = load_audio(make_audio(Path(tmp) / "motion.wav", seconds))
+    t0 = time.perf_counter()
+    features = compute_features(samples, 25.0)
+    out = {"features": time.perf_counter() - t0}
+    modes = ["acoustic"] + (["phonetic"] if phonemes.availability() is None else [])
+    print(f"motion, {seconds:.0f} s of speech (median of {runs}; audio features took "
+          f"{out['features'] * 1000:.1f} ms once, not included):")
+    for mode in modes:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            generate_motion(features, MotionSettings(lipsync_mode=mode), samples)
+            times.append(time.perf_counter() - t0)
+        out[mode] = statistics.median(times)
+        print(f"  {mode:<16}{out[mode] * 1000:9.1f} ms  (real-time factor "
+              f"{out[mode] / seconds:.3f})")
+    return out
 
 
 def _cores() -> int:

@@ -50,6 +50,20 @@ def _add_generate(sub) -> None:
                    help="head motion intensity, 0 = still head (default 1)")
     p.add_argument("--lipsync-strength", type=float, default=1.0,
                    help="scale of mouth motion (default 1)")
+    p.add_argument("--lipsync-mode", default="auto", choices=("auto", "phonetic", "acoustic"),
+                   help="phonetic (English phones), acoustic (any language, singing) or auto")
+    p.add_argument("--gaze-yaw", type=float, default=0.0,
+                   help="main gaze direction in degrees, > 0 to the viewer's right (default 0)")
+    p.add_argument("--gaze-pitch", type=float, default=0.0,
+                   help="main gaze direction in degrees, > 0 up (default 0)")
+    p.add_argument("--head-scale", type=float, default=1.0,
+                   help="head distance: 1 = as in the photo, > 1 closer (default 1)")
+    p.add_argument("--emotion", default="neutral",
+                   choices=("neutral", "happy", "sad", "angry", "surprised"))
+    p.add_argument("--emotion-intensity", type=float, default=1.0,
+                   help="0 = neutral face .. 1 = full emotion (default 1)")
+    p.add_argument("--blink-rate", type=float, default=17.0,
+                   help="average blinks per minute (default 17)")
     p.add_argument("--pack", type=Path, default=None, help="model pack folder (default built-in)")
     p.add_argument("--provider", default="auto", help="auto, cuda, directml, coreml or cpu")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime")
@@ -74,7 +88,12 @@ def _generate(args) -> int:
                         pack=str(args.pack) if args.pack else None, provider=args.provider,
                         threads=args.threads, png_compression=args.png_compression,
                         overwrite=args.overwrite, frame_format=args.frame_format,
-                        output=args.output)
+                        output=args.output,
+                        lipsync_mode=args.lipsync_mode,
+                        gaze_yaw=args.gaze_yaw, gaze_pitch=args.gaze_pitch,
+                        head_scale=args.head_scale, emotion=args.emotion,
+                        emotion_intensity=args.emotion_intensity,
+                        blink_rate_per_min=args.blink_rate)
     if args.video and args.frame_format == "exr":
         raise VasaError("--video needs PNG or JPEG frames; drop --video or choose "
                         "--frame-format png.")

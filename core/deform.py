@@ -152,7 +152,7 @@ class Deformer:
     def jaw_share(self, xy: np.ndarray, close: float = 0.0) -> np.ndarray:
         """How much of the jaw's drop each image point [..., 2] follows.
 
-        A step at the upper inner lip, sharp between the mouth corners (the lips part) and
+        A step between the inner lips, sharp between the mouth corners (the lips part) and
         widening past them (the cheeks stretch); fading towards the ears and down the neck.
         ``close`` (mouthClose) keeps the lower lip up while the chin still drops.
         """
@@ -204,7 +204,9 @@ class Deformer:
     def _build_weights(self, up: np.ndarray) -> None:
         """Per-landmark jaw weights: lower lip and chin follow the jaw fully."""
         mouth = up[list(fr.MOUTH_CORNERS[:2])].mean(0)
-        inner = up[list(fr.LIP_INNER_UPPER)]
+        # Where the lips part: midway between the inner lips, so that in a photo with
+        # parted lips the upper teeth stay with the upper lip and the lower with the jaw.
+        inner = (up[list(fr.LIP_INNER_UPPER)] + up[list(fr.LIP_INNER_LOWER)]) / 2
         order = np.argsort(inner[:, 0])
         self._lip_line = (inner[order, 0], inner[order, 1])
         outer = up[list(fr.LIP_OUTER_LOWER)]

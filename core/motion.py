@@ -21,6 +21,8 @@ EXPRESSION_CHANNELS = (
     "eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker",
     "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
     "mouthPressLeft", "mouthPressRight", "browInnerUp", "browDownLeft", "browDownRight",
+    # Added for lip sync (f/v tuck the lower lip) and the "surprised" emotion; neutral 0.
+    "mouthRollLower", "browOuterUpLeft", "browOuterUpRight", "eyeWideLeft", "eyeWideRight",
 )
 STANDARD_CHANNELS = HEAD_CHANNELS + GAZE_CHANNELS + EXPRESSION_CHANNELS
 # Value of each channel that means "as in the photo".

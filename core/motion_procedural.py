@@ -1,162 +1,366 @@
-"""The built-in, weight-free motion generator: audio features -> MotionTrack.
+"""The built-in, weight-free motion generator: voice -> every channel of a MotionTrack.
 
-Jaw and lips follow loudness and voicing and close in silence; blinks come at a natural
-rate; the head drifts gently and nods on emphasis; the eyes make small saccades. Everything
-random comes from one seeded generator, so the same inputs and seed give the same track.
+One pass plans the whole recording from its per-frame features (speech runs, phones,
+closures, pitch accents, blinks, gaze fixations: small arrays and event lists), then frames
+are synthesised in chunks of ``CHUNK_S``. Synthesis is local: head drift is a sum of
+seeded sinusoids, nods, turns, blinks and saccades are events with finite shapes, and the
+lip sync reaches at most ``lipsync.MARGIN_S``. So a chunked track equals the one-pass track
+exactly and long audio has no seams, while memory per chunk stays fixed.
+
+Controls follow VASA-1 (gaze direction, head distance, emotion) plus motion intensity,
+lip-sync strength and mode; ``CONTROLS`` describes each for user interfaces.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
-from scipy.ndimage import binary_dilation, gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
 
+from . import lipsync
 from .audio import AudioFeatures
+from .emotion import EMOTIONS, Emotion, emotion
+from .errors import VasaError
 from .motion import STANDARD_CHANNELS, MotionTrack
+
+CHUNK_S = 60.0  # frames are synthesised this many seconds at a time
 
 
 @dataclass
 class MotionSettings:
+    """The motion controls; see ``CONTROLS`` for units, ranges and defaults."""
+
     seed: int = 0
     motion_intensity: float = 1.0  # head motion scale; 0 keeps the head still
     lipsync_strength: float = 1.0  # mouth motion scale
     blink_rate_per_min: float = 17.0
+    lipsync_mode: str = "auto"  # auto, phonetic (English phones), acoustic (any language)
+    gaze_yaw: float = 0.0  # degrees, main gaze direction, > 0 to the viewer's right
+    gaze_pitch: float = 0.0  # degrees, > 0 up
+    head_scale: float = 1.0  # head distance: 1 = as in the photo, > 1 closer (larger)
+    emotion: str = "neutral"  # neutral, happy, sad, angry, surprised
+    emotion_intensity: float = 1.0  # 0 = neutral face, 1 = the emotion's full offsets
 
 
-SPEECH_ON = 0.30  # normalised loudness above which a frame counts as speech
-SPEECH_OFF = 0.18  # hysteresis: speech continues until loudness drops below this
+class Control(NamedTuple):
+    """How a user interface should present one motion control."""
+
+    label: str
+    minimum: float | None
+    maximum: float | None
+    default: object
+    unit: str
+    help: str
+    choices: tuple[str, ...] = ()
 
 
-def _smooth_attack_release(x: np.ndarray, fps: float, attack_s: float,
-                           release_s: float) -> np.ndarray:
-    """One-pole follower, faster when rising than falling (how a jaw moves)."""
-    a_up = 1.0 - np.exp(-1.0 / max(attack_s * fps, 1e-6))
-    a_down = 1.0 - np.exp(-1.0 / max(release_s * fps, 1e-6))
-    out = np.empty_like(x)
-    y = 0.0
-    for i, v in enumerate(x):
-        y += (a_up if v > y else a_down) * (v - y)
-        out[i] = y
-    return out
+CONTROLS: dict[str, Control] = {
+    "seed": Control("Seed", 0, 2**31 - 1, 0, "", "Same seed, same motion; another seed, "
+                    "another equally plausible take."),
+    "motion_intensity": Control("Motion intensity", 0.0, 2.0, 1.0, "x",
+                                "Scale of head motion; 0 keeps the head still."),
+    "lipsync_strength": Control("Lip-sync strength", 0.0, 2.0, 1.0, "x",
+                                "Scale of mouth motion."),
+    "blink_rate_per_min": Control("Blink rate", 0.0, 60.0, 17.0, "1/min",
+                                  "Average blinks per minute (more follow long phrases)."),
+    "lipsync_mode": Control("Lip-sync mode", None, None, "auto", "",
+                            "phonetic: English phone recognition; acoustic: spectral shapes "
+                            "for any language or singing; auto: phonetic when available.",
+                            lipsync.MODES),
+    "gaze_yaw": Control("Gaze yaw", -30.0, 30.0, 0.0, "deg",
+                        "Main gaze direction, > 0 to the viewer's right."),
+    "gaze_pitch": Control("Gaze pitch", -20.0, 20.0, 0.0, "deg", "Main gaze direction, > 0 up."),
+    "head_scale": Control("Head distance", 0.5, 2.0, 1.0, "ratio",
+                          "Head size against the photo: > 1 closer, < 1 further away."),
+    "emotion": Control("Emotion", None, None, "neutral", "",
+                       "Expression laid over the speech.", tuple(EMOTIONS)),
+    "emotion_intensity": Control("Emotion intensity", 0.0, 1.0, 1.0, "x",
+                                 "0 = neutral face, 1 = the emotion's full expression."),
+}
 
 
-def speech_mask(features: AudioFeatures) -> np.ndarray:
-    """Frames inside speech, with hysteresis so short dips do not count as silence."""
-    loud = features.loudness
-    out = np.zeros(len(loud), bool)
-    on = False
-    for i, v in enumerate(loud):
-        on = v > SPEECH_ON if not on else v > SPEECH_OFF
-        out[i] = on
-    return out
+def validate(settings: MotionSettings) -> None:
+    """Raise VasaError, naming the control and its range, for any value out of range."""
+    for name, control in CONTROLS.items():
+        value = getattr(settings, name)
+        if control.choices:
+            if value not in control.choices:
+                raise VasaError(f"{control.label} {value!r} is unknown; use one of "
+                                f"{', '.join(control.choices)}.")
+            continue
+        kinds = int if isinstance(control.default, int) else int | float
+        ok = isinstance(value, kinds) and not isinstance(value, bool) \
+            and math.isfinite(value) and control.minimum <= value <= control.maximum
+        if not ok:
+            raise VasaError(f"{control.label} {value!r} is out of range; use "
+                            f"{control.minimum:g} to {control.maximum:g} {control.unit}.")
 
 
-def _mouth(features: AudioFeatures, strength: float) -> dict[str, np.ndarray]:
+# --------------------------------------------------------------------------- head
+
+# Idle drift per channel: (standard deviation, lowest and highest frequency in Hz).
+DRIFT = {"head_yaw": (3.0, 0.05, 0.5), "head_pitch": (1.4, 0.07, 0.6),
+         "head_roll": (1.2, 0.05, 0.5), "head_x": (0.007, 0.03, 0.3),
+         "head_y": (0.005, 0.03, 0.3), "head_scale": (0.005, 0.02, 0.2)}
+DRIFT_PARTIALS = 8
+NOD_DEG, NOD_S = 2.2, 0.55  # pitch dip per unit accent strength, and its length
+TURN_DEG, TURN_S = 1.8, 1.0  # yaw turn on strong accents
+TURN_ROLL = 0.3  # roll per degree of turn
+ACCENT_GAP_S = 0.35  # accents at least this far apart
+GAZE_FOLLOW = 0.6  # share of a head turn the eyes counter-rotate to hold their target
+
+
+def _bump(u: np.ndarray) -> np.ndarray:
+    """sin^2 bump on 0..1, zero with zero slope at both ends."""
+    return np.where((u > 0) & (u < 1), np.sin(np.pi * np.clip(u, 0, 1)) ** 2, 0.0)
+
+
+def pitch_accents(features: AudioFeatures, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frames and strengths (about 0.5..1.5) of emphasised syllables.
+
+    Prominence is pitch above the speaker's median (semitones) plus loudness above its
+    recent average, both only inside speech: what listeners hear as stress.
+    """
     fps = features.fps
+    pitch = features.pitch_hz.astype(np.float64)
+    voiced = pitch > 0
+    if voiced.sum() < 3:
+        return np.zeros(0, int), np.zeros(0)
+    st = np.zeros_like(pitch)
+    st[voiced] = 12 * np.log2(pitch[voiced] / np.median(pitch[voiced]))
+    st = gaussian_filter1d(np.clip(st, -6, 8) * voiced, max(0.05 * fps, 0.5))
     loud = features.loudness.astype(np.float64)
-    voiced = features.voicing.astype(np.float64)
-    target = np.clip((loud - SPEECH_OFF) / (1.0 - SPEECH_OFF), 0.0, 1.0) ** 0.8
-    target *= 0.45 + 0.55 * np.clip(voiced / 0.6, 0.0, 1.0)
-    speech = speech_mask(features)
-    target[~speech] = 0.0
-    jaw = _smooth_attack_release(target, fps, 0.025, 0.04) * 0.6 * strength
-    # Lips shut within ~two frames of the voice stopping (the follower's tail is cut).
-    near_speech = binary_dilation(speech, iterations=max(1, round(0.05 * fps)))
-    jaw[~near_speech | (jaw < 0.02 * max(strength, 1e-6))] = 0.0
-    # Lip rounding from spectral balance: rounded vowels put energy low, spread ones high.
-    mel = features.mel.astype(np.float64)
-    low, high = mel[:, 2:12].mean(1), mel[:, 22:36].mean(1)
-    tilt = gaussian_filter1d(low - high, sigma=max(fps * 0.04, 0.5))
-    speaking = gaussian_filter1d((target > 0).astype(np.float64), sigma=max(fps * 0.04, 0.5))
-    round_ = np.clip((tilt - np.median(tilt)) / 1.5, 0.0, 1.0) * speaking * strength
-    spread = np.clip((np.median(tilt) - tilt) / 1.5, 0.0, 1.0) * speaking * strength
-    return {
-        "jawOpen": np.clip(jaw, 0.0, 1.0),
-        "mouthFunnel": 0.35 * round_,
-        "mouthPucker": 0.25 * round_,
-        "mouthSmileLeft": 0.15 * spread,
-        "mouthSmileRight": 0.15 * spread,
-    }
+    recent = gaussian_filter1d(loud, max(0.5 * fps, 0.5))
+    prominence = 0.5 * np.clip(st, 0, 6) / 3 + 0.5 * np.clip(loud - recent, 0, 0.4) / 0.2
+    prominence = gaussian_filter1d(prominence * speech, max(0.04 * fps, 0.5))
+    peaks, props = find_peaks(prominence, height=0.35,
+                              distance=max(1, round(ACCENT_GAP_S * fps)))
+    return peaks, np.clip(props["peak_heights"], 0.0, 1.5)
 
 
-def _blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float) -> np.ndarray:
-    """Blink curve 0..1: quick close, slower open, at least 1.2 s apart."""
-    curve = np.zeros(n)
-    mean_gap = 60.0 / max(rate_per_min, 1e-3)
-    t = rng.uniform(0.5, mean_gap)
-    duration_s = n / fps
-    while t < duration_s:
-        length = rng.uniform(0.15, 0.3)
-        close = 0.4 * length
-        i0, i1 = int(np.floor(t * fps)), int(np.ceil((t + length) * fps))
-        for i in range(max(i0, 0), min(i1 + 1, n)):
-            u = i / fps - t
-            v = u / close if u < close else 1.0 - (u - close) / (length - close)
-            curve[i] = max(curve[i], float(np.clip(v, 0.0, 1.0)))
-        t += length + max(1.2, rng.gamma(4.0, mean_gap / 4.0))
-    return curve
+@dataclass
+class HeadPlan:
+    drift: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # amplitude, Hz, phase
+    accent_t: np.ndarray  # s
+    accent_k: np.ndarray  # strength
+    turn: np.ndarray  # signed yaw turn factor per accent (0 = no turn)
+    activity: np.ndarray  # per frame 0..1, smoothed speech
 
 
-def _smooth_noise(n: int, fps: float, rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """Band-limited noise with unit standard deviation and a time scale of ``seconds``."""
-    sigma = max(seconds * fps, 0.5)
-    pad = int(seconds * fps * 3) + 1
-    x = gaussian_filter1d(rng.standard_normal(n + 2 * pad), sigma=sigma)
-    # Scale by the filter's own gain (the std of filtered unit white noise), not by the
-    # clip's sample std, which is tiny on clips shorter than the time scale.
-    impulse = np.zeros(2 * int(4 * sigma + 0.5) + 1)
-    impulse[len(impulse) // 2] = 1.0
-    gain = float(np.sqrt(np.square(gaussian_filter1d(impulse, sigma)).sum()))
-    return x[pad:pad + n] / gain
+def plan_head(features: AudioFeatures, speech: np.ndarray, rng: np.random.Generator) -> HeadPlan:
+    drift = {}
+    for name, (std, lo, hi) in DRIFT.items():
+        freqs = np.exp(rng.uniform(np.log(lo), np.log(hi), DRIFT_PARTIALS))
+        phases = rng.uniform(0, 2 * np.pi, DRIFT_PARTIALS)
+        amps = np.full(DRIFT_PARTIALS, std * math.sqrt(2.0 / DRIFT_PARTIALS))
+        drift[name] = (amps, freqs, phases)
+    frames, strength = pitch_accents(features, speech)
+    turns = np.where(rng.random(len(frames)) < 0.5, rng.choice([-1.0, 1.0], len(frames)), 0.0)
+    activity = gaussian_filter1d(speech.astype(np.float64), max(0.6 * features.fps, 0.5))
+    return HeadPlan(drift, frames / features.fps, strength, turns, activity)
 
 
-def _head(features: AudioFeatures, rng: np.random.Generator, k: float) -> dict[str, np.ndarray]:
-    n, fps = features.n_frames, features.fps
-    loud = features.loudness.astype(np.float64)
-    # Emphasis: loudness rising above its recent average gives a small nod.
-    recent = gaussian_filter1d(loud, sigma=max(fps * 0.5, 0.5))
-    emphasis = gaussian_filter1d(np.clip(loud - recent, 0, None), sigma=max(fps * 0.08, 0.5))
-    emphasis /= emphasis.max() + 1e-9
-    return {
-        "head_yaw": k * (3.0 * _smooth_noise(n, fps, rng, 1.2)),
-        "head_pitch": k * (1.5 * _smooth_noise(n, fps, rng, 0.9) - 2.0 * emphasis),
-        "head_roll": k * (1.2 * _smooth_noise(n, fps, rng, 1.5)),
-        "head_x": k * 0.008 * _smooth_noise(n, fps, rng, 2.0),
-        "head_y": k * 0.006 * _smooth_noise(n, fps, rng, 2.0),
-        "head_scale": 1.0 + k * 0.006 * _smooth_noise(n, fps, rng, 2.5),
-    }
+def _events(t: np.ndarray, starts: np.ndarray, length: float, amps: np.ndarray) -> np.ndarray:
+    """Sum of bumps of ``length`` s starting at ``starts`` with amplitudes ``amps``."""
+    out = np.zeros_like(t)
+    if len(starts) == 0:
+        return out
+    lo, hi = np.searchsorted(starts, [t[0] - length, t[-1]])
+    for s, a in zip(starts[lo:hi + 1], amps[lo:hi + 1], strict=True):
+        out += a * _bump((t - s) / length)
+    return out
 
 
-def _gaze(n: int, fps: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Fixations held 0.6-2.5 s with small saccades (fast, ~40 ms) between them."""
-    yaw, pitch = np.zeros(n), np.zeros(n)
-    i = 0
-    while i < n:
-        hold = max(1, int(rng.uniform(0.6, 2.5) * fps))
-        yaw[i:i + hold] = rng.normal(0.0, 2.5)
-        pitch[i:i + hold] = rng.normal(0.0, 1.5)
-        i += hold
-    sigma = max(fps * 0.02, 0.3)
-    return {"gaze_yaw": gaussian_filter1d(yaw, sigma),
-            "gaze_pitch": gaussian_filter1d(pitch, sigma)}
+def head_frames(plan: HeadPlan, t: np.ndarray, idx: np.ndarray, k: float,
+                mood: Emotion, head_scale: float) -> dict[str, np.ndarray]:
+    k = k * mood.head_motion
+    level = 0.6 + 0.4 * plan.activity[idx]
+    out = {}
+    for name, (amps, freqs, phases) in plan.drift.items():
+        wave = np.sin(2 * np.pi * freqs[None, :] * t[:, None] + phases[None, :]) @ amps
+        out[name] = k * level * wave
+    lead = 0.08  # the head moves slightly ahead of the stressed syllable
+    out["head_pitch"] -= k * _events(t, plan.accent_t - lead, NOD_S, NOD_DEG * plan.accent_k)
+    turn = _events(t, plan.accent_t - lead, TURN_S, TURN_DEG * plan.accent_k * plan.turn)
+    out["head_yaw"] += k * turn
+    out["head_roll"] += k * TURN_ROLL * turn  # people tilt a little into a turn
+    out["head_pitch"] += mood.head_pitch_deg
+    out["head_scale"] = head_scale * (1.0 + out["head_scale"])
+    return out
 
 
-def generate_motion(features: AudioFeatures, settings: MotionSettings | None = None) -> MotionTrack:
-    """A full MotionTrack for the given audio features."""
+# --------------------------------------------------------------------------- eyes
+
+BLINK_S = (0.12, 0.32)  # blink length range; longer after long phrases
+BLINK_MIN_GAP_S = 1.2  # start to start: never two blinks at once
+PHRASE_S = 2.5  # a phrase at least this long is often followed by a blink
+SACCADE_S = 0.05  # a saccade lasts this long
+FIXATION_S = (0.6, 2.5)
+FIXATION_SPREAD_DEG = (2.0, 1.2)  # yaw, pitch around the main direction
+PAUSE_AVERT_S = 0.5  # a pause inside speech at least this long may bring a look away
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def plan_blinks(speech: np.ndarray, fps: float, rate: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Blink start times and lengths (s): a renewal process plus blinks at phrase ends."""
+    duration = len(speech) / fps
+    if rate <= 0:
+        return np.zeros(0), np.zeros(0)
+    phrase_ends = [stop / fps for start, stop in _runs(speech)
+                   if (stop - start) / fps >= PHRASE_S and stop < len(speech)]
+    chosen = [e + rng.uniform(0.05, 0.25) for e in phrase_ends if rng.random() < 0.75]
+    mean_gap = 60.0 / rate
+    # The renewal process fills in around the phrase-end blinks at about the asked rate.
+    spontaneous = []
+    t = rng.uniform(0.3, mean_gap)
+    while t < duration:
+        spontaneous.append(t)
+        t += max(BLINK_MIN_GAP_S, rng.gamma(4.0, mean_gap / 4.0))
+    keep = sorted(chosen)
+    for s in spontaneous:
+        if all(abs(s - c) >= BLINK_MIN_GAP_S for c in keep):
+            keep.append(s)
+    keep = np.array(sorted(keep))
+    expected = duration / mean_gap
+    if len(keep) > expected + 2:  # phrase-end blinks pushed the rate up: thin the others
+        extra = [i for i, s in enumerate(keep) if s not in chosen]
+        drop = rng.choice(extra, min(len(extra), int(len(keep) - expected)), replace=False)
+        keep = np.delete(keep, drop)
+    keep = keep[keep < duration]
+    after_phrase = np.array([any(abs(s - c) < 1e-9 for c in chosen) for s in keep], bool)
+    lengths = rng.uniform(*BLINK_S, len(keep))
+    lengths[after_phrase] = rng.uniform(0.2, 0.38, after_phrase.sum())
+    return keep, lengths
+
+
+def blink_frames(starts: np.ndarray, lengths: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Lid closure 0..1: close over 35 % of the blink, open more slowly."""
+    out = np.zeros_like(t)
+    if len(starts) == 0:
+        return out
+    lo, hi = np.searchsorted(starts, [t[0] - 0.5, t[-1]])
+    for s, length in zip(starts[lo:hi + 1], lengths[lo:hi + 1], strict=True):
+        u = (t - s) / length
+        close = np.clip(u / 0.35, 0, 1)
+        open_ = np.clip((u - 0.35) / 0.65, 0, 1)
+        v = np.where(u < 0.35, close * close * (3 - 2 * close),
+                     1 - open_ * open_ * (3 - 2 * open_))
+        out = np.maximum(out, np.where((u >= 0) & (u <= 1), v, 0.0))
+    return out
+
+
+def plan_gaze(speech: np.ndarray, fps: float, main: tuple[float, float],
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Fixation start times (s) and targets [k, 2] (yaw, pitch in degrees).
+
+    Fixations hold 0.6-2.5 s near the main direction with small saccades between them;
+    in a thinking pause (a gap inside speech of at least ``PAUSE_AVERT_S``) the eyes often
+    look away, up or down and to a side, and come back before speech resumes.
+    """
+    duration = len(speech) / fps
+    starts, targets = [], []
+    t = 0.0
+    while t < duration:
+        starts.append(t)
+        targets.append((main[0] + rng.normal(0, FIXATION_SPREAD_DEG[0]),
+                        main[1] + rng.normal(0, FIXATION_SPREAD_DEG[1])))
+        t += rng.uniform(*FIXATION_S)
+    runs = _runs(speech)
+    aversions = []
+    for (_, stop), (nxt, _) in zip(runs[:-1], runs[1:], strict=True):
+        gap = (nxt - stop) / fps
+        if gap >= PAUSE_AVERT_S and rng.random() < 0.7:
+            a = stop / fps + rng.uniform(0.05, 0.2)
+            b = min(nxt / fps - 0.1, a + 1.5)
+            yaw = rng.choice([-1.0, 1.0]) * rng.uniform(6.0, 12.0)
+            pitch = rng.uniform(2.0, 6.0) if rng.random() < 0.6 else -rng.uniform(2.0, 5.0)
+            if b - a > 2 * SACCADE_S:
+                aversions.append((a, b, main[0] + yaw, main[1] + pitch))
+    starts_a, targets_a = np.array(starts), np.array(targets)
+    for a, b, yaw, pitch in aversions:
+        keep = (starts_a < a) | (starts_a > b)
+        starts_a = np.concatenate([starts_a[keep], [a, b]])
+        back = (main[0] + rng.normal(0, FIXATION_SPREAD_DEG[0]),
+                main[1] + rng.normal(0, FIXATION_SPREAD_DEG[1]))
+        targets_a = np.concatenate([targets_a[keep], [(yaw, pitch), back]])
+        order = np.argsort(starts_a, kind="stable")
+        starts_a, targets_a = starts_a[order], targets_a[order]
+    return starts_a, targets_a.reshape(-1, 2)
+
+
+def gaze_frames(starts: np.ndarray, targets: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """[len(t), 2] gaze: held targets with smoothstep saccades of SACCADE_S."""
+    j = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(starts) - 1)
+    prev = targets[np.maximum(j - 1, 0)]
+    u = np.clip((t - starts[j]) / SACCADE_S, 0, 1)[:, None]
+    return prev + (targets[j] - prev) * (u * u * (3 - 2 * u))
+
+
+# --------------------------------------------------------------------------- all of it
+
+
+def generate_motion(features: AudioFeatures, settings: MotionSettings | None = None,
+                    samples: np.ndarray | None = None, chunk_frames: int | None = None,
+                    progress: Callable[[float], None] | None = None) -> MotionTrack:
+    """A full MotionTrack for the voice; ``samples`` (16 kHz mono) enable phonetic lip sync.
+
+    ``progress(fraction)`` is called as phone recognition (the slow part) goes on.
+    """
     settings = settings or MotionSettings()
+    validate(settings)
     n, fps = features.n_frames, features.fps
     track = MotionTrack.neutral(n, fps, STANDARD_CHANNELS)
+    mood = emotion(settings.emotion)
+    track.meta = {"generator": "procedural", "settings": asdict(settings)}
     if n == 0:
         return track
+    mouth = lipsync.plan_mouth(features, samples, settings.lipsync_mode, progress=progress)
+    speech = lipsync.speech_mask(mouth.loudness)
     # Separate streams per part, so changing one control does not reshuffle the others.
     seeds = np.random.SeedSequence(settings.seed).spawn(3)
-    channels = _mouth(features, settings.lipsync_strength)
-    channels |= _head(features, np.random.default_rng(seeds[0]), settings.motion_intensity)
-    blink = _blinks(n, fps, np.random.default_rng(seeds[1]), settings.blink_rate_per_min)
-    channels |= {"eyeBlinkLeft": blink, "eyeBlinkRight": blink}
-    channels |= _gaze(n, fps, np.random.default_rng(seeds[2]))
-    for name, values in channels.items():
-        track[name] = values
-    track.meta = {"generator": "procedural", "settings": asdict(settings)}
+    head = plan_head(features, speech, np.random.default_rng(seeds[0]))
+    blinks = plan_blinks(speech, fps, settings.blink_rate_per_min,
+                         np.random.default_rng(seeds[1]))
+    main = (settings.gaze_yaw, settings.gaze_pitch + settings.emotion_intensity
+            * mood.gaze_pitch_deg)
+    gaze = plan_gaze(speech, fps, main, np.random.default_rng(seeds[2]))
+    offsets = {name: settings.emotion_intensity * v for name, v in mood.channels.items()}
+    scaled = Emotion(offsets, settings.emotion_intensity * mood.head_pitch_deg,
+                     1.0 + settings.emotion_intensity * (mood.head_motion - 1.0))
+    step = chunk_frames or max(1, round(CHUNK_S * fps))
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        idx = np.arange(a, b)
+        t = idx / fps
+        ch = lipsync.mouth_frames(mouth, a, b, settings.lipsync_strength,
+                                  jaw_rest=offsets.get("jawOpen", 0.0))
+        ch |= head_frames(head, t, idx, settings.motion_intensity, scaled, settings.head_scale)
+        blink = blink_frames(*blinks, t)
+        g = gaze_frames(*gaze, t)
+        # The eyes counter-rotate against most of the head's turn to hold their target.
+        ch["gaze_yaw"] = g[:, 0] - GAZE_FOLLOW * ch["head_yaw"]
+        ch["gaze_pitch"] = g[:, 1] - GAZE_FOLLOW * (ch["head_pitch"] - scaled.head_pitch_deg)
+        for side in ("Left", "Right"):
+            lid = offsets.get(f"eyeBlink{side}", 0.0)
+            ch[f"eyeBlink{side}"] = lid + (1.0 - lid) * blink
+        for name, value in offsets.items():
+            if name.startswith("eyeBlink") or name == "jawOpen":
+                continue
+            ch[name] = np.clip(ch.get(name, 0.0) + value, 0.0, 1.0)
+        for name, values in ch.items():
+            track.data[a:b, track.index(name)] = values
+    track.meta |= {"lipsync_mode": mouth.mode, "notes": list(mouth.notes),
+                   "chunk_frames": step, "blinks": len(blinks[0]),
+                   "pitch_accents": len(head.accent_t)}
     return track

@@ -34,7 +34,7 @@ from .frames_io import (
     write_json,
 )
 from .image import load_image
-from .motion_procedural import MotionSettings, generate_motion
+from .motion_procedural import MotionSettings, generate_motion, validate
 from .pack import open_pack, sha256_file
 from .png_rows import StillRowsPng
 from .render import WarpRenderer
@@ -60,11 +60,20 @@ class Settings:
     threads: int = 0
     overwrite: bool = False
     frame_format: str = "png"  # png, jpeg or exr (see frames_io.FRAME_FORMATS)
+    # Motion controls (units, ranges and labels: core.motion_procedural.CONTROLS).
+    lipsync_mode: str = "auto"  # auto | phonetic (English) | acoustic (any language)
+    gaze_yaw: float = 0.0  # degrees, -30..30, > 0 looks to the viewer's right
+    gaze_pitch: float = 0.0  # degrees, -20..20, > 0 looks up
+    head_scale: float = 1.0  # head distance, ratio 0.5..2, > 1 = closer / larger
+    emotion: str = "neutral"  # neutral | happy | sad | angry | surprised
+    emotion_intensity: float = 1.0  # 0..1
     output: str = "full"  # full frames, "crop512" (VASA-1's 512x512 face crop) or "both"
 
     def motion(self) -> MotionSettings:
         return MotionSettings(self.seed, self.motion_intensity, self.lipsync_strength,
-                              self.blink_rate_per_min)
+                              self.blink_rate_per_min, self.lipsync_mode, self.gaze_yaw,
+                              self.gaze_pitch, self.head_scale, self.emotion,
+                              self.emotion_intensity)
 
 
 @dataclass
@@ -120,6 +129,7 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     settings = settings or Settings()
     if not (settings.fps > 0 and settings.fps <= 240):
         raise VasaError(f"Frame rate {settings.fps} is out of range; use 1 to 240 fps.")
+    validate(settings.motion())
     if settings.frame_format not in FRAME_FORMATS:
         raise VasaError(f"Frame format {settings.frame_format!r} is not known; use one of "
                         f"{', '.join(FRAME_FORMATS)}.")
@@ -149,7 +159,8 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     report(0.03, "Analysing the voice")
     features = compute_features(samples, settings.fps)
     lap("audio_features")
-    track = generate_motion(features, settings.motion())
+    track = generate_motion(features, settings.motion(), samples,
+                            progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"))
     lap("motion")
     renderer = WarpRenderer(pixels, face, rt)
     lap("renderer_setup")
@@ -181,6 +192,7 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
         "frames": {"folder": FRAMES_DIR, "first": 1,
                    "pattern": frame_pattern_printf(settings.frame_format)},
         "face": face.to_dict(),
+        "motion": {key: track.meta[key] for key in ("generator", "lipsync_mode", "notes")},
         **({"crop512": {"folder": str(crop_dir.name) if crop_dir else FRAMES_DIR,
                         **crop.describe()}} if crop else {}),
         "pack": pack.describe(),
@@ -247,5 +259,5 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
                 raise
     report(1.0, "Done" if status == "complete" else "Cancelled")
     return TakeResult(out_dir, status, n, writer.written, rt.provider_summary(), timings,
-                      list(face.notes))
+                      list(face.notes) + list(track.meta.get("notes", [])))
 

@@ -2,6 +2,18 @@
 
 import bpy
 
-CLASSES: tuple[type, ...] = ()
+from . import generate, job_modal, take_tools
 
-register, unregister = bpy.utils.register_classes_factory(CLASSES)
+CLASSES: tuple[type, ...] = generate.CLASSES + take_tools.CLASSES
+
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register_classes()
+    job_modal.register()
+
+
+def unregister() -> None:
+    job_modal.unregister()
+    _unregister_classes()

@@ -2,6 +2,8 @@
 
 import bpy
 
-CLASSES: tuple[type, ...] = ()
+from . import panels
+
+CLASSES: tuple[type, ...] = panels.CLASSES
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)

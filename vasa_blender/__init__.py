@@ -1,11 +1,14 @@
-"""Blender glue: preferences now; properties, takes, scene I/O and the job runner to come."""
+"""Blender glue: preferences, scene properties, takes, scene I/O (strips, curves, the
+plane's texture) and the job runner. Blender-free logic stays in ``core``."""
 
-from . import preferences
+from . import preferences, props
 
 
 def register() -> None:
     preferences.register()
+    props.register()
 
 
 def unregister() -> None:
+    props.unregister()
     preferences.unregister()

@@ -1,39 +1,106 @@
-"""Extension preferences: where model packs live and how the engine runs."""
+"""Extension preferences: model pack folders, execution provider, threads, frame format."""
+
+from __future__ import annotations
 
 import bpy
-from bpy.props import EnumProperty, IntProperty, StringProperty
+from bpy.props import CollectionProperty, EnumProperty, IntProperty, StringProperty
 
 # The extension's package name (``bl_ext.<repo>.talking_head`` when installed).
 PACKAGE = __package__.rsplit(".", 1)[0]
+
+FRAME_FORMATS = [("png", "PNG", "Lossless 8-bit frames with provenance text"),
+                 ("jpeg", "JPEG", "Small 8-bit frames (quality 95)"),
+                 ("exr", "OpenEXR", "Half-float scene-linear frames for compositing")]
+
+
+class PackFolder(bpy.types.PropertyGroup):
+    path: StringProperty(name="Folder", subtype="DIR_PATH",
+                         description="Folder with a pack.toml and its ONNX files")
+
+
+class TALKING_HEAD_UL_packs(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_prop, index=0):
+        layout.prop(item, "path", text="", emboss=False)
 
 
 class TalkingHeadPreferences(bpy.types.AddonPreferences):
     bl_idname = PACKAGE
 
-    pack_folder: StringProperty(
-        name="Model Pack",
-        description="Folder with a pack.toml; empty uses the built-in pack",
-        subtype="DIR_PATH",
-    )
+    packs: CollectionProperty(type=PackFolder)
+    active_pack: IntProperty(name="Selected Pack Folder", default=-1)
     provider: EnumProperty(
         name="Execution Provider",
         items=[("auto", "Auto", "CUDA when available, else CPU"),
                ("cuda", "CUDA", "NVIDIA GPU"), ("cpu", "CPU", "Processor only")],
         default="auto",
     )
-    threads: IntProperty(name="CPU Threads", description="0 uses one per core", min=0,
-                         default=0)
+    threads: IntProperty(name="CPU Threads", description="0 picks a count from the cores",
+                         min=0, max=64, default=0)
+    frame_format: EnumProperty(name="Frame Format", items=FRAME_FORMATS, default="png")
 
     def draw(self, context):
         layout = self.layout
-        layout.prop(self, "pack_folder")
+        layout.label(text="Model pack folders (each scene picks one, or the built-in pack)")
+        row = layout.row()
+        row.template_list("TALKING_HEAD_UL_packs", "", self, "packs", self, "active_pack",
+                          rows=2)
+        col = row.column(align=True)
+        col.operator("talking_head.pack_add", icon="ADD", text="")
+        col.operator("talking_head.pack_remove", icon="REMOVE", text="")
         layout.prop(self, "provider")
         layout.prop(self, "threads")
+        layout.prop(self, "frame_format")
 
 
-def register() -> None:
-    bpy.utils.register_class(TalkingHeadPreferences)
+class _Defaults:
+    """What the preferences hold before the extension is enabled through the add-on system
+    (for example when a script registers it directly)."""
+
+    provider, threads, frame_format, packs = "auto", 0, "png", ()
 
 
-def unregister() -> None:
-    bpy.utils.unregister_class(TalkingHeadPreferences)
+def preferences(context: bpy.types.Context):
+    addon = context.preferences.addons.get(PACKAGE)
+    return addon.preferences if addon is not None and addon.preferences else _Defaults()
+
+
+class TALKING_HEAD_OT_pack_add(bpy.types.Operator):
+    """Add a model pack folder"""
+
+    bl_idname = "talking_head.pack_add"
+    bl_label = "Add Model Pack"
+    bl_options = {"INTERNAL"}
+
+    directory: StringProperty(subtype="DIR_PATH")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        prefs = preferences(context)
+        entry = prefs.packs.add()
+        entry.path = self.directory
+        prefs.active_pack = len(prefs.packs) - 1
+        return {"FINISHED"}
+
+
+class TALKING_HEAD_OT_pack_remove(bpy.types.Operator):
+    """Remove the selected model pack folder from the list (the folder stays on disk)"""
+
+    bl_idname = "talking_head.pack_remove"
+    bl_label = "Remove Model Pack"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, context):
+        prefs = preferences(context)
+        if 0 <= prefs.active_pack < len(prefs.packs):
+            prefs.packs.remove(prefs.active_pack)
+            prefs.active_pack = min(prefs.active_pack, len(prefs.packs) - 1)
+        return {"FINISHED"}
+
+
+CLASSES = (PackFolder, TALKING_HEAD_UL_packs, TalkingHeadPreferences, TALKING_HEAD_OT_pack_add,
+           TALKING_HEAD_OT_pack_remove)
+
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

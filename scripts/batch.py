@@ -1,0 +1,173 @@
+"""Batch: one portrait and one voice to a saved .blend (and optionally an MP4), headless.
+
+    blender -b -P scripts/batch.py -- --image I --audio A --out DIR [--blend F.blend]
+                                      [--video F.mp4] [--seed N] [--fps 25] [--extension ZIP]
+    python scripts/batch.py --image I --audio A --out DIR ...      (with the bpy module)
+
+It enables the Talking Head extension (installing ``--extension ZIP``, or the zip that
+``make extension`` left in ``dist/``, when it is not installed yet), builds a scene with an
+upright image plane, the sound strip on channel 1 from frame 1, and generates a take into
+``DIR`` (``DIR/take_001/...``; a second run makes ``take_002``). It saves the .blend
+(default ``DIR/<image name>.blend``); with ``--video`` it renders the sequencer to an MP4
+with AAC sound through Blender's FFmpeg output. Errors print one ``error:`` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import bpy
+
+EXTENSION_ID = "talking_head"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class BatchError(Exception):
+    pass
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Arguments after ``--`` (Blender's own come before it), else all but the script's."""
+    argv = argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
+    p = argparse.ArgumentParser(prog="batch.py", description=__doc__.split("\n")[0])
+    p.add_argument("--image", required=True, type=Path)
+    p.add_argument("--audio", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="folder for the takes")
+    p.add_argument("--blend", type=Path, help="where to save the .blend")
+    p.add_argument("--video", type=Path, help="also render the sequencer to this MP4")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=int, default=25)
+    p.add_argument("--extension", type=Path,
+                   help="install this extension zip first (default: use the installed one)")
+    return p.parse_args(argv)
+
+
+def enabled_module() -> str | None:
+    for name in bpy.context.preferences.addons.keys():
+        if name == EXTENSION_ID or name.endswith("." + EXTENSION_ID):
+            return name
+    return None
+
+
+def enable_extension(zip_path: Path | None) -> str:
+    """The module name of the enabled extension: ``zip_path`` installed (replacing any
+    installed copy), else the installed one, else the zip in ``dist/``."""
+    if zip_path is None:
+        module = enabled_module()
+        if module:
+            return module
+        import addon_utils
+
+        for mod in addon_utils.modules(refresh=True):
+            if mod.__name__.endswith("." + EXTENSION_ID):
+                bpy.ops.preferences.addon_enable(module=mod.__name__)
+                return mod.__name__
+        built = sorted((REPO_ROOT / "dist").glob(f"{EXTENSION_ID}-*.zip"))
+        zip_path = built[-1] if built else None
+    if zip_path is None or not zip_path.is_file():
+        raise BatchError("The Talking Head extension is not installed; run `make extension` "
+                         "or pass --extension with its zip.")
+    bpy.ops.extensions.package_install_files(filepath=str(zip_path.resolve()),
+                                             repo="user_default", enable_on_install=True)
+    module = enabled_module()
+    if module is None:
+        raise BatchError(f"Installing {zip_path.name} did not enable the extension; check "
+                         "Blender's console output.")
+    return module
+
+
+def image_plane(image: bpy.types.Image) -> bpy.types.Object:
+    """An upright plane (facing -Y, two units high) showing ``image`` through its material."""
+    width, height = image.size
+    aspect = width / height if height else 1.0
+    mesh = bpy.data.meshes.new(f"{image.name} plane")
+    x, z = aspect, 1.0
+    mesh.from_pydata([(-x, 0, -z), (x, 0, -z), (x, 0, z), (-x, 0, z)], [], [(0, 1, 2, 3)])
+    uv = mesh.uv_layers.new()
+    for loop, co in zip(uv.data, [(0, 0), (1, 0), (1, 1), (0, 1)], strict=True):
+        loop.uv = co
+    obj = bpy.data.objects.new(Path(image.name).stem, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    mat = bpy.data.materials.new(f"{obj.name} portrait")
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    tex = nodes.new("ShaderNodeTexImage")
+    tex.image = image
+    bsdf = nodes.get("Principled BSDF")
+    links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
+    mesh.materials.append(mat)
+    return obj
+
+
+def render_video(scene: bpy.types.Scene, size: tuple[int, int], target: Path) -> None:
+    """Render the sequencer to ``target`` as H.264 + AAC in an MP4."""
+    r = scene.render
+    r.resolution_x, r.resolution_y = (max(2, size[0] // 2 * 2), max(2, size[1] // 2 * 2))
+    r.resolution_percentage = 100
+    r.use_sequencer = True
+    r.image_settings.file_format = "FFMPEG"
+    r.ffmpeg.format = "MPEG4"
+    r.ffmpeg.codec = "H264"
+    r.ffmpeg.constant_rate_factor = "HIGH"
+    r.ffmpeg.audio_codec = "AAC"
+    r.ffmpeg.audio_bitrate = 160
+    r.use_file_extension = False
+    tmp = target.with_name(f".{target.stem}.tmp.mp4")
+    r.filepath = str(tmp)
+    bpy.ops.render.render(animation=True)
+    if not tmp.is_file():
+        raise BatchError(f"Blender did not write {target.name}; check its console output.")
+    tmp.replace(target)
+
+
+def run(args: argparse.Namespace) -> Path:
+    for path, kind in ((args.image, "image"), (args.audio, "audio")):
+        if not path.is_file():
+            raise BatchError(f"The {kind} file {path} does not exist; check the path.")
+    out = args.out.resolve()
+    blend = (args.blend or out / f"{args.image.stem}.blend").resolve()
+    module = enable_extension(args.extension)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = args.fps, 1.0
+    try:
+        image = bpy.data.images.load(str(args.image.resolve()))
+    except RuntimeError as exc:
+        raise BatchError(f"Blender cannot read the image {args.image} ({exc}).") from exc
+    plane = image_plane(image)
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    sound = strips.new_sound("voice", str(args.audio.resolve()), 1, 1)
+    scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
+    state = scene.talking_head
+    state.source_kind, state.source_object = "PLANE", plane
+    state.sound_strip, state.seed, state.takes_folder = sound.name, args.seed, str(out)
+    out.mkdir(parents=True, exist_ok=True)
+    blend.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        bpy.ops.talking_head.generate()
+    except RuntimeError as exc:  # the operator's one-sentence report
+        raise BatchError(str(exc).removeprefix("Error: ").strip()) from exc
+    take = state.takes[state.active_take]
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    print(f"{take.name}: {take.n_frames} frames in {take.folder}; saved {blend} ({module})")
+    if args.video:
+        render_video(scene, tuple(image.size), args.video.resolve())
+        print(f"video: {args.video}")
+    return blend
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    try:
+        run(args)
+    except BatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

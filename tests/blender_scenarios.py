@@ -1,0 +1,441 @@
+"""Blender scenarios for tests/test_blender.py, one per process (the ``bpy`` module keeps
+global state and cannot be reloaded).
+
+    python tests/blender_scenarios.py SCENARIO ZIP WORKDIR [JSON-ARGS]
+
+Installs the extension zip into the user folder that BLENDER_USER_RESOURCES names, runs the
+scenario and prints one line ``RESULT {json}`` that the test reads and checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+from importlib import import_module
+from pathlib import Path
+
+import bpy
+
+MODULE = "bl_ext.user_default.talking_head"
+
+
+def ext(name: str):
+    return import_module(f"{MODULE}.{name}")
+
+
+def install(zip_path: str) -> None:
+    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default",
+                                             enable_on_install=True)
+    assert MODULE in bpy.context.preferences.addons, "extension not enabled after install"
+
+
+def image_plane(path: str, name: str = "Portrait") -> tuple:
+    image = bpy.data.images.load(path)
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata([(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1)], [], [(0, 1, 2, 3)])
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    mat = bpy.data.materials.new(name)
+    mat.use_nodes = True
+    tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    tex.image = image
+    mat.node_tree.links.new(tex.outputs["Color"],
+                            mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"])
+    mesh.materials.append(mat)
+    return obj, tex, image
+
+
+def scene_with_inputs(work: Path, image: str, audio: str, start: int = 10,
+                      channel: int = 2, fps: int = 12):
+    """A saved .blend with an image plane and a sound strip (and a blocker strip on the
+    channel right above the sound, so the take has to find a free one)."""
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = fps, 1.0
+    plane, tex, image_db = image_plane(image)
+    strips = scene.sequence_editor_create().strips
+    sound = strips.new_sound("voice", audio, channel, start)
+    blocker = strips.new_effect("blocker", "COLOR", channel + 1, frame_start=start,
+                                frame_end=start + 5)
+    scene.talking_head.source_object = plane
+    scene.talking_head.sound_strip = sound.name
+    bpy.ops.wm.save_as_mainfile(filepath=str(work / "scene.blend"))
+    return scene, plane, tex, image_db, sound, blocker
+
+
+class FakeLayout:
+    """Stands in for UILayout (which needs a window) and records what a panel draws."""
+
+    def __init__(self, log: dict):
+        self.__dict__["log"] = log
+
+    def __setattr__(self, name, value):
+        self.log.setdefault("set", []).append(name)
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            if name == "label":
+                self.log.setdefault("labels", []).append(kwargs.get("text", ""))
+            elif name == "operator":
+                self.log.setdefault("operators", []).append(args[0])
+            elif name in ("prop", "prop_search"):
+                self.log.setdefault("props", []).append(args[1])
+            return FakeLayout(self.log)
+        return record
+
+
+def draw_panels(space: str) -> dict:
+    """What every Talking Head panel of one editor's sidebar draws now."""
+    from types import SimpleNamespace
+
+    log: dict = {}
+    for name in dir(bpy.types):
+        cls = getattr(bpy.types, name)
+        if name.startswith("TALKING_HEAD_PT_") and cls.bl_space_type == space:
+            cls.draw(SimpleNamespace(layout=FakeLayout(log)), bpy.context)
+    return log
+
+
+def digests(folder: str) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder, "frames").iterdir())}
+
+
+def take_info(scene, take) -> dict:
+    compat = ext("vasa_blender.compat")
+    strip = compat.find_strip(scene, take.strip)
+    ctrl = take.controller
+    curves = {}
+    for fc in compat.fcurves(ctrl):
+        values = [kp.co[1] for kp in fc.keyframe_points]
+        frames = [kp.co[0] for kp in fc.keyframe_points]
+        curves[f"{fc.data_path}[{fc.array_index}]"] = {
+            "frames": frames, "values": values, "group": fc.group.name if fc.group else ""}
+    return {
+        "name": take.name, "folder": bpy.path.abspath(take.folder),
+        "folder_raw": take.folder, "frame_start": take.frame_start,
+        "n_frames": take.n_frames, "seed": take.seed, "fps": take.fps,
+        "source": take.source, "sound_strip": take.sound_strip,
+        "settings": json.loads(take.settings_json), "provider": take.provider,
+        "strip": None if strip is None else {
+            "name": strip.name, "type": strip.type, "channel": strip.channel,
+            "frame_final_start": strip.frame_final_start,
+            "frame_final_duration": strip.frame_final_duration,
+            "elements": [e.filename for e in strip.elements],
+            "directory": bpy.path.abspath(strip.directory),
+            "directory_raw": strip.directory},
+        "controller": {"name": ctrl.name, "type": ctrl.type,
+                       "props": sorted(k for k in ctrl.keys() if not k.startswith("_")),
+                       "curves": curves},
+        "digests": digests(bpy.path.abspath(take.folder)),
+    }
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def register_cycle(zip_path: str, work: Path, args: dict) -> dict:
+    install(zip_path)
+    seen = []
+
+    def snapshot():
+        addon = bpy.context.preferences.addons.get(MODULE)
+        return {"scene_prop": hasattr(bpy.types.Scene, "talking_head"),
+                "classes": sorted(n for n in dir(bpy.types) if n.startswith("TALKING_HEAD_")),
+                "prefs": addon is not None and addon.preferences is not None}
+
+    seen.append(snapshot())
+    bpy.ops.preferences.addon_disable(module=MODULE)
+    seen.append(snapshot())
+    bpy.ops.preferences.addon_enable(module=MODULE)
+    seen.append(snapshot())
+    bpy.ops.preferences.addon_disable(module=MODULE)
+    bpy.ops.preferences.addon_enable(module=MODULE)
+    seen.append(snapshot())
+    bpy.ops.preferences.addon_disable(module=MODULE)
+    seen.append(snapshot())
+    return {"snapshots": seen}
+
+
+def generate(zip_path: str, work: Path, args: dict) -> dict:
+    install(zip_path)
+    panels = {"empty": draw_panels("SEQUENCE_EDITOR")}
+    scene, plane, tex, image_db, sound, blocker = scene_with_inputs(
+        work, args["image"], args["audio"])
+    panels["ready"] = draw_panels("VIEW_3D")
+    bpy.ops.talking_head.generate()
+    panels["done"] = draw_panels("SEQUENCE_EDITOR")
+    state = scene.talking_head
+    first = take_info(scene, state.takes[0])
+    first_tex = {"image": tex.image.name, "source": tex.image.source,
+                 "filepath": bpy.path.abspath(tex.image.filepath),
+                 "frame_start": tex.image_user.frame_start,
+                 "frame_duration": tex.image_user.frame_duration,
+                 "frame_offset": tex.image_user.frame_offset,
+                 "auto_refresh": tex.image_user.use_auto_refresh,
+                 "original": tex.image.get("talking_head_take"),
+                 "original_kept": state.takes[0].original_image == image_db}
+    # The plane now plays take_001; generating again still starts from the photo.
+    state.seed, state.emotion, state.gaze_yaw, state.lipsync_mode = 7, "happy", 10.0, "acoustic"
+    bpy.context.preferences.addons[MODULE].preferences.frame_format = "jpeg"
+    bpy.ops.talking_head.generate()
+    second = take_info(scene, state.takes[1])
+    # Switch the plane back to the photo and to the take again.
+    state.active_take = 0
+    bpy.ops.talking_head.show_on_plane(show="PHOTO")
+    photo_shown = tex.image == image_db
+    bpy.ops.talking_head.show_on_plane(show="TAKE")
+    take_shown = tex.image == state.takes[0].take_image
+    bpy.ops.talking_head.select_controller()
+    selected = bpy.context.view_layer.objects.active.name
+    return {"first": first, "second": second, "texture": first_tex, "panels": panels,
+            "first_after": digests(first["folder"]),
+            "sound": {"channel": sound.channel, "frame_final_start": sound.frame_final_start,
+                      "frame_final_duration": sound.frame_final_duration},
+            "blocker_channel": blocker.channel, "photo_shown": photo_shown,
+            "take_shown": take_shown, "selected": selected,
+            "fps": scene.render.fps / scene.render.fps_base}
+
+
+def rerender(zip_path: str, work: Path, args: dict) -> dict:
+    install(zip_path)
+    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    bpy.ops.talking_head.generate()
+    take = scene.talking_head.takes[0]
+    compat = ext("vasa_blender.compat")
+    before = digests(bpy.path.abspath(take.folder))
+    # 1. An animator sets head yaw to 18 degrees on three keys.
+    yaw = compat.find_fcurve(take.controller, '["head_yaw"]')
+    for k in args["yaw_keys"]:
+        point = yaw.keyframe_points[k]
+        point.co.y = point.handle_left.y = point.handle_right.y = 18.0
+    yaw.update()
+    bpy.ops.talking_head.rerender()
+    after_yaw = digests(bpy.path.abspath(take.folder))
+    rot = compat.find_fcurve(take.controller, "rotation_euler", 2)
+    rotation_synced = [rot.keyframe_points[k].co.y for k in args["yaw_keys"]]
+    # 2. Retiming: every jawOpen key moves later by `shift` frames.
+    jaw = compat.find_fcurve(take.controller, '["jawOpen"]')
+    jaw_before = [point.co.y for point in jaw.keyframe_points]
+    for point in reversed(list(jaw.keyframe_points)):
+        for attr in ("co", "handle_left", "handle_right"):
+            getattr(point, attr).x += args["shift"]
+    jaw.update()
+    bpy.ops.talking_head.rerender()
+    after_shift = digests(bpy.path.abspath(take.folder))
+    folder = Path(bpy.path.abspath(take.folder))
+    motion = ext("core.motion").MotionTrack.load(folder / "motion.npz")
+    jaw_after = [float(v) for v in motion["jawOpen"]]
+    # 3. Nothing changed: nothing is rendered.
+    bpy.ops.talking_head.rerender()
+    after_noop = digests(bpy.path.abspath(take.folder))
+    # 4. The gizmo path: rotating the Empty (rotation keys) also drives the head.
+    for k in args["pitch_keys"]:
+        point = compat.find_fcurve(take.controller, "rotation_euler", 0).keyframe_points[k]
+        point.co.y = point.handle_left.y = point.handle_right.y = -0.2  # pitch up 11.5 deg
+    bpy.ops.talking_head.rerender()
+    after_pitch = digests(bpy.path.abspath(take.folder))
+    pitch_prop = compat.find_fcurve(take.controller, '["head_pitch"]')
+    strip = compat.find_strip(scene, take.strip)
+    return {"folder": bpy.path.abspath(take.folder), "before": before, "after_yaw": after_yaw,
+            "after_shift": after_shift, "jaw_before": jaw_before, "jaw_after": jaw_after,
+            "after_noop": after_noop, "after_pitch": after_pitch,
+            "rotation_synced": rotation_synced,
+            "pitch_prop": [pitch_prop.keyframe_points[k].co.y for k in args["pitch_keys"]],
+            "n_strips": len(compat.all_strips(scene)),
+            "strip_elements": len(strip.elements), "status": scene.talking_head.status}
+
+
+def _attempt(op) -> str:
+    try:
+        op()
+    except RuntimeError as exc:
+        return str(exc)
+    return ""
+
+
+def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
+    install(zip_path)
+    scene = bpy.context.scene
+    state = scene.talking_head
+    out = {}
+    # An unsaved .blend: refused before anything happens.
+    scene.render.fps = 12
+    plane, tex, image_db = image_plane(args["image"])
+    strips = scene.sequence_editor_create().strips
+    sound = strips.new_sound("voice", args["audio"], 1, 1)
+    state.source_object, state.sound_strip = plane, sound.name
+    out["unsaved"] = _attempt(bpy.ops.talking_head.generate)
+    bpy.ops.wm.save_as_mainfile(filepath=str(work / "scene.blend"))
+    bpy.ops.talking_head.generate()
+    good = state.takes[0]
+    good_digests = digests(bpy.path.abspath(good.folder))
+    n_strips = len(strips)
+    results = {}
+
+    def case(name, setup, undo):
+        setup()
+        message = _attempt(bpy.ops.talking_head.generate)
+        undo()
+        results[name] = {"message": message, "takes": len(state.takes),
+                         "strips": len(strips), "folders": sorted(
+                             p.name for p in (work / "vasa").iterdir())}
+
+    def use_sound(path):
+        def setup():
+            s = strips.new_sound("other", path, 5, 1)
+            state.sound_strip = s.name
+
+        def undo():
+            strips.remove(strips["other"])
+            state.sound_strip = sound.name
+        return setup, undo
+
+    def use_image(path):
+        def setup():
+            state.source_kind, state.source_image = "IMAGE", bpy.data.images.load(path)
+
+        def undo():
+            state.source_kind = "PLANE"
+        return setup, undo
+
+    case("silent", *use_sound(args["silent"]))
+    case("corrupt_sound", *use_sound(args["corrupt"]))
+    case("no_face", *use_image(args["gray"]))
+    missing = bpy.data.images.load(args["image"], check_existing=False)
+    missing.filepath = str(work / "gone.png")
+    case("missing_image", lambda: (setattr(state, "source_kind", "IMAGE"),
+                                   setattr(state, "source_image", missing)),
+         lambda: setattr(state, "source_kind", "PLANE"))
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    entry = prefs.packs.add()
+    entry.path = args["bad_pack"]
+
+    def use_pack():
+        state.pack = bpy.path.abspath(args["bad_pack"])
+
+    case("bad_pack", use_pack, lambda: setattr(state, "pack", "BUILTIN"))
+    if args.get("readonly"):
+        case("readonly", lambda: setattr(state, "takes_folder", args["readonly"]),
+             lambda: setattr(state, "takes_folder", "//vasa/"))
+    # Cancel: the job's cancel event, set while frames are being written (as Esc does).
+    generation = ext("vasa_blender.generation")
+    plan = generation.plan(bpy.context)
+    job = generation.make_job(plan)
+    started = threading.Event()
+    job_report = job._report
+
+    def report(fraction, message):
+        job_report(fraction, message)
+        if message.startswith("Frame"):
+            started.set()
+            job.cancel()
+
+    job._report = report
+    job.start()
+    job.wait(120)
+    level, message = generation.finish(bpy.context.scene, plan, job)
+    results["cancelled"] = {"message": message, "level": level, "takes": len(state.takes),
+                            "strips": len(strips), "folder_left": plan.folder.exists(),
+                            "reached_frames": started.is_set()}
+    out.update(cases=results, good_intact=digests(bpy.path.abspath(good.folder)) == good_digests,
+               n_strips_before=n_strips, takes=len(state.takes))
+    return out
+
+
+def modal(zip_path: str, work: Path, args: dict) -> dict:
+    """The interactive path: a modal operator polling a worker on timer events (driven here
+    by hand, as no window exists), Esc cancelling, and a file load cutting a job off."""
+    from types import SimpleNamespace
+
+    install(zip_path)
+    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    job_modal = ext("operators.job_modal")
+    generate_op = ext("operators.generate").TALKING_HEAD_OT_generate
+    jobs = ext("vasa_blender.jobs")
+
+    class Op(job_modal.JobOperator):
+        prepare = generate_op.prepare
+
+        def __init__(self):
+            self.reports = []
+
+        def report(self, level, message):
+            self.reports.append((sorted(level)[0], message))
+
+    removed = []
+    wm = SimpleNamespace(windows=[], event_timer_remove=removed.append)
+    context = SimpleNamespace(scene=scene, window_manager=wm)
+    timer = SimpleNamespace(type="TIMER", value="NOTHING")
+    esc = SimpleNamespace(type="ESC", value="PRESS")
+    mouse = SimpleNamespace(type="MOUSEMOVE", value="NOTHING")
+
+    def start(op):
+        op._job, op._finish = op._begin(bpy.context)
+        op._timer = "timer"
+        op._job.start()
+
+    def poll(op, cancel_at=None):
+        seen, result = [], None
+        for _ in range(6000):
+            if cancel_at is not None and op._job.progress >= cancel_at:
+                result = op.modal(context, esc)
+                assert result == {"RUNNING_MODAL"}, result
+                cancel_at = None
+            result = op.modal(context, timer if len(seen) % 2 == 0 else mouse)
+            seen.append((round(scene.talking_head.progress, 3), scene.talking_head.status))
+            if result != {"PASS_THROUGH"}:
+                break
+            op._job.wait(0.02)
+        return result, seen
+
+    out = {}
+    op = Op()
+    start(op)
+    out["running_during"] = scene.talking_head.running and jobs.running_job() is not None
+    result, seen = poll(op)
+    out["done"] = {"result": sorted(result), "reports": op.reports, "progress": seen,
+                   "takes": len(scene.talking_head.takes), "running": scene.talking_head.running,
+                   "registered": jobs.running_job() is not None, "timer_removed": removed[:]}
+    op = Op()
+    start(op)
+    result, seen = poll(op, cancel_at=0.3)
+    out["esc"] = {"result": sorted(result), "reports": op.reports,
+                  "takes": len(scene.talking_head.takes),
+                  "folders": sorted(p.name for p in (work / "vasa").iterdir())}
+    op = Op()
+    start(op)
+    op._job.wait(0.5)
+    bpy.ops.wm.read_homefile(use_empty=True)  # load_pre cuts the job off
+    out["abandoned"] = {"registered": jobs.running_job() is not None,
+                        "job_done": op._job.done,
+                        "folders": sorted(p.name for p in (work / "vasa").iterdir()),
+                        "modal": sorted(op.modal(context, timer))}
+    return out
+
+
+def inspect_blend(zip_path: str, work: Path, args: dict) -> dict:
+    """What a saved .blend (from scripts/batch.py) holds."""
+    install(zip_path)
+    bpy.ops.wm.open_mainfile(filepath=args["blend"])
+    scene = bpy.context.scene
+    state = scene.talking_head
+    take = state.takes[state.active_take]
+    info = take_info(scene, take)
+    sounds = [s for s in ext("vasa_blender.compat").all_strips(scene) if s.type == "SOUND"]
+    return {"take": info, "n_takes": len(state.takes), "fps": scene.render.fps,
+            "sound": {"channel": sounds[0].channel, "start": sounds[0].frame_final_start,
+                      "duration": sounds[0].frame_final_duration},
+            "plane_image": ext("vasa_blender.sources").image_texture_node(take.plane).image.source}
+
+
+SCENARIOS = {f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs,
+                                     modal, inspect_blend)}
+
+
+if __name__ == "__main__":
+    name, zip_path, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    payload = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+    result = SCENARIOS[name](zip_path, work, payload)
+    print("RESULT " + json.dumps(result))

@@ -1,0 +1,88 @@
+"""The motion controls reach the command line, the pipeline settings and ``run.json``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.audio import SAMPLE_RATE, load_audio
+from core.motion import MotionTrack
+from core.motion_procedural import CONTROLS, MotionSettings
+from core.pipeline import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """A second and a half of the bundled speech."""
+    path = tmp_path_factory.mktemp("controls") / "speech.wav"
+    samples = load_audio(REPO / "samples" / "speech.wav")[: int(1.5 * SAMPLE_RATE)]
+    sf.write(str(path), samples, SAMPLE_RATE)
+    return path
+
+
+def test_settings_carry_every_motion_control():
+    settings = Settings(seed=5, motion_intensity=0.3, lipsync_strength=0.7,
+                        blink_rate_per_min=20.0, lipsync_mode="acoustic", gaze_yaw=4.0,
+                        gaze_pitch=-3.0, head_scale=1.2, emotion="sad", emotion_intensity=0.4)
+    motion = settings.motion()
+    for f in fields(MotionSettings):
+        assert getattr(motion, f.name) == getattr(settings, f.name), f.name
+    assert set(CONTROLS) <= {f.name for f in fields(Settings)}
+
+
+def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
+    out = tmp_path / "take"
+    args = ["--image", REPO / "samples" / "astronaut.png", "--audio", clip, "--out", out,
+            "--quiet", "--lipsync-mode", "acoustic", "--gaze-yaw", "7", "--gaze-pitch", "-4",
+            "--head-scale", "1.25", "--emotion", "happy", "--emotion-intensity", "0.5",
+            "--blink-rate", "12", "--intensity", "0"]
+    done = subprocess.run([sys.executable, "-m", "core", "generate", *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((out / "run.json").read_text())
+    s = record["settings"]
+    assert (s["lipsync_mode"], s["gaze_yaw"], s["gaze_pitch"], s["head_scale"]) == \
+        ("acoustic", 7.0, -4.0, 1.25)
+    assert (s["emotion"], s["emotion_intensity"], s["blink_rate_per_min"]) == ("happy", 0.5, 12)
+    assert record["motion"]["lipsync_mode"] == "acoustic"
+    track = MotionTrack.load(out / "motion.npz")
+    np.testing.assert_allclose(track["head_scale"], 1.25, atol=1e-6)
+    assert abs(np.median(track["gaze_yaw"]) - 7.0) < 2.0  # intensity 0: no head to follow
+    assert track["mouthSmileLeft"].min() >= 0.45 * 0.5 - 1e-6
+
+
+def test_bad_control_is_one_error_line_and_writes_nothing(clip: Path, tmp_path: Path):
+    out = tmp_path / "take"
+    args = ["--image", REPO / "samples" / "astronaut.png", "--audio", clip, "--out", out,
+            "--quiet", "--gaze-yaw", "80"]
+    done = subprocess.run([sys.executable, "-m", "core", "generate", *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: Gaze yaw 80.0 is out of range; use -30 to 30 deg."]
+    assert not out.exists()
+
+
+def test_auto_mode_notes_a_fallback_in_run_json(clip: Path, tmp_path: Path, monkeypatch):
+    from core import phonemes
+    from core.pipeline import generate
+
+    monkeypatch.setattr(phonemes, "availability",
+                        lambda: "PocketSphinx is not installed (test); the acoustic lip "
+                                "sync was used.")
+    out = tmp_path / "take"
+    result = generate(REPO / "samples" / "astronaut.png", clip, out,
+                      Settings(lipsync_mode="auto"))
+    record = json.loads((out / "run.json").read_text())
+    assert record["motion"]["lipsync_mode"] == "acoustic"
+    assert record["motion"]["notes"] == [phonemes.availability()]
+    assert phonemes.availability() in result.notes

@@ -1,0 +1,118 @@
+"""Sidebar panels (VSE and 3D Viewport, tab "Talking Head"): drawing only."""
+
+from __future__ import annotations
+
+import bpy
+
+from ..vasa_blender import compat, generation, sources, takes
+from ..vasa_blender.jobs import running_job
+from ..vasa_blender.preferences import preferences
+from ..vasa_blender.props import CONTROL_FIELDS
+
+
+class TALKING_HEAD_UL_takes(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_prop, index=0):
+        row = layout.row(align=True)
+        row.label(text=item.name, icon="SEQUENCE")
+        row.label(text=f"{item.n_frames} fr, seed {item.seed}")
+
+
+def draw_inputs(layout, context) -> None:
+    scene = context.scene
+    state = scene.talking_head
+    col = layout.column()
+    col.prop(state, "source_kind")
+    if state.source_kind == "PLANE":
+        col.prop(state, "source_object")
+    elif state.source_kind == "IMAGE":
+        col.template_ID(state, "source_image", open="image.open")
+    elif scene.sequence_editor is not None:
+        col.prop_search(state, "source_strip", scene.sequence_editor, _strips_attr(scene),
+                        text="Image Strip")
+    if scene.sequence_editor is not None:
+        col.prop_search(state, "sound_strip", scene.sequence_editor, _strips_attr(scene),
+                        text="Sound Strip", icon="SOUND")
+    else:
+        col.label(text="Add a sound strip in the Video Sequencer", icon="INFO")
+    col.prop(state, "pack")
+    col.prop(state, "takes_folder")
+
+
+def _strips_attr(scene) -> str:
+    return "strips_all" if hasattr(scene.sequence_editor, "strips_all") else "sequences_all"
+
+
+def draw_controls(layout, context) -> None:
+    state = context.scene.talking_head
+    col = layout.column(align=True)
+    for name in CONTROL_FIELDS:
+        col.prop(state, name)
+
+
+def draw_run(layout, context) -> None:
+    state = context.scene.talking_head
+    if state.running and running_job() is not None:
+        layout.progress(factor=state.progress, type="BAR", text=state.status or "Working")
+        layout.operator("talking_head.cancel", icon="CANCEL")
+        return
+    reason = sources.why_not(context)
+    row = layout.row()
+    row.scale_y = 1.4
+    row.enabled = not reason
+    row.operator("talking_head.generate", icon="PLAY")
+    if reason:
+        layout.label(text=reason, icon="ERROR")
+    if state.status:
+        layout.label(text=state.status, icon="INFO")
+    provider = state.provider or generation.expected_provider(preferences(context).provider)
+    layout.label(text=f"Runs on: {provider}", icon="SETTINGS")
+
+
+def draw_takes(layout, context) -> None:
+    state = context.scene.talking_head
+    layout.template_list("TALKING_HEAD_UL_takes", "", state, "takes", state, "active_take",
+                         rows=3)
+    take = takes.active_take(context)
+    if take is None:
+        return
+    strip = compat.find_strip(context.scene, take.strip)
+    col = layout.column(align=True)
+    col.label(text=f"{take.name}: strip '{take.strip}'" if strip else
+              f"{take.name}: its strip was removed", icon="SEQUENCE")
+    col.operator("talking_head.select_controller", icon="EMPTY_AXIS")
+    row = col.row(align=True)
+    row.enabled = running_job() is None
+    row.operator("talking_head.rerender", icon="FILE_REFRESH")
+    if take.plane is not None and take.take_image is not None:
+        row = col.row(align=True)
+        row.operator("talking_head.show_on_plane", text="Show Take").show = "TAKE"
+        row.operator("talking_head.show_on_plane", text="Show Photo").show = "PHOTO"
+
+
+class _Panel:
+    bl_region_type = "UI"
+    bl_category = "Talking Head"
+
+
+def _panels(space: str, prefix: str) -> tuple[type, ...]:
+    """The same four panels for one editor's sidebar."""
+    main_id = f"TALKING_HEAD_PT_{prefix}_main"
+
+    def make(suffix, label, draw, parent=None, closed=False):
+        attrs = {"bl_space_type": space, "bl_label": label,
+                 "bl_idname": f"TALKING_HEAD_PT_{prefix}_{suffix}",
+                 "draw": lambda self, context: draw(self.layout, context)}
+        if parent:
+            attrs["bl_parent_id"] = parent
+        if closed:
+            attrs["bl_options"] = {"DEFAULT_CLOSED"}
+        return type(attrs["bl_idname"], (_Panel, bpy.types.Panel), attrs)
+
+    return (make("main", "Talking Head", draw_inputs),
+            make("controls", "Controls", draw_controls, main_id),
+            make("run", "Generate", draw_run, main_id),
+            make("takes", "Takes", draw_takes, main_id))
+
+
+CLASSES = (TALKING_HEAD_UL_takes, *_panels("SEQUENCE_EDITOR", "vse"),
+           *_panels("VIEW_3D", "view3d"))

@@ -1,0 +1,138 @@
+"""Generate: plan a take on the main thread, run the engine as a Job, then build the scene.
+
+``plan`` reads everything it needs from ``bpy`` up front (paths, frames, settings) so the
+job's worker only sees plain values; ``finish`` runs on the main thread again and creates
+the strip, the controller and its curves, the plane's texture and the take record, or,
+after a cancel or an error, removes the take's folder and leaves the scene as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import bpy
+
+from ..core import pipeline, runtime
+from ..core.frames_io import frame_name
+from ..core.motion import MotionTrack
+from . import curves, plane, sources, takes, vse
+from .jobs import Job
+from .preferences import preferences
+from .props import BUILTIN_PACK, CONTROL_FIELDS
+
+
+@dataclass
+class Plan:
+    take: str
+    folder: Path
+    inputs: sources.Inputs
+    settings: pipeline.Settings
+
+
+@lru_cache(maxsize=8)
+def expected_provider(provider: str) -> str:
+    """What a take will run on with this provider setting, before any session exists."""
+    try:
+        return runtime.Runtime(runtime.RuntimeConfig(provider)).provider_summary()
+    except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised from draw()
+        return str(exc)
+
+
+def scene_fps(scene: bpy.types.Scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def settings_for(context: bpy.types.Context) -> pipeline.Settings:
+    """Engine settings from the scene's controls and the extension's preferences."""
+    state = context.scene.talking_head
+    prefs = preferences(context)
+    values = {name: getattr(state, name) for name in CONTROL_FIELDS}
+    pack = None if state.pack in ("", BUILTIN_PACK) else state.pack
+    return pipeline.Settings(
+        fps=scene_fps(context.scene), pack=pack,
+        provider=prefs.provider, threads=prefs.threads, frame_format=prefs.frame_format,
+        **values)
+
+
+def plan(context: bpy.types.Context) -> Plan:
+    """Resolve inputs and pick a new take folder; raises sources.InputMissing."""
+    inputs = sources.resolve(context)
+    root = takes.takes_root(context)
+    name = takes.new_take_name(context.scene.talking_head, root)
+    return Plan(name, root / name, inputs, settings_for(context))
+
+
+def _materialise(folder: Path, name: str, data: bytes) -> Path:
+    """Write a packed image or sound into the take so the engine can read it."""
+    target = folder / "inputs" / (Path(name).name or "input")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def make_job(p: Plan) -> Job:
+    inputs = p.inputs
+
+    def work(progress, cancel):
+        image = inputs.image_path or _materialise(p.folder, inputs.image_name + ".png",
+                                                  inputs.image_bytes)
+        audio = inputs.audio_path or _materialise(p.folder, inputs.audio_name,
+                                                  inputs.audio_bytes)
+        return pipeline.generate(image, audio, p.folder, p.settings, progress, cancel)
+
+    return Job(f"Generating {p.take}", work)
+
+
+def abandon(p: Plan, job: Job) -> None:
+    """The job was cut off (a file was loaded, the extension disabled): drop its folder."""
+    job.cancel()
+    job.wait(30)
+    takes.discard_folder(p.folder)
+
+
+def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
+    """Build the scene from a finished job: returns (report level, message)."""
+    state = scene.talking_head
+    result = job.result
+    if job.error or result is None or result.status != "complete":
+        takes.discard_folder(p.folder)
+        if job.error:
+            return "ERROR", job.error
+        return "WARNING", f"{p.take} cancelled; nothing was added and earlier takes are intact."
+    inputs = p.inputs
+    track = MotionTrack.load(p.folder / "motion.npz")
+    fmt = p.settings.frame_format
+    frames = [result.frames_dir / frame_name(i, fmt) for i in range(1, track.n_frames + 1)]
+    duration = min(inputs.frame_final_duration, track.n_frames - inputs.frame_offset_start)
+    start = inputs.frame_final_start
+    channel = vse.free_channel(scene, inputs.channel, start, start + duration)
+    strip = vse.add_image_strip(scene, p.take, frames, channel, inputs.frame_start,
+                                inputs.frame_offset_start, duration)
+    strip.directory = takes.portable(result.frames_dir) + "/"
+
+    collection = (inputs.plane.users_collection[0] if inputs.plane is not None
+                  and inputs.plane.users_collection else scene.collection)
+    controller = curves.create_controller(f"{p.take} Controller", inputs.plane, collection)
+    controller[curves.CONTROLLER_KEY] = p.take
+    curves.write_track(controller, track, inputs.frame_start)
+
+    take_image = None
+    if inputs.plane is not None and inputs.texture_node is not None:
+        take_image = plane.sequence_image(frames[0], f"{p.take} frames", inputs.original_image)
+        take_image.filepath = takes.portable(frames[0])
+        plane.play_take(inputs.texture_node, take_image, inputs.frame_start, track.n_frames)
+
+    settings = asdict(p.settings)
+    takes.add_record(
+        state, p.take, folder=takes.portable(p.folder), source=inputs.source,
+        image_path=str(inputs.image_path or ""), audio_path=str(inputs.audio_path or ""),
+        sound_strip=inputs.sound_strip, strip=strip.name, plane=inputs.plane,
+        controller=controller, original_image=inputs.original_image, take_image=take_image,
+        frame_start=inputs.frame_start, n_frames=track.n_frames, fps=p.settings.fps,
+        seed=p.settings.seed, frame_format=fmt, settings=settings, provider=result.provider)
+    state.provider = result.provider
+    notes = "; ".join(result.notes)
+    message = f"{p.take}: {track.n_frames} frames on channel {channel} ({result.provider})"
+    return "INFO", message + (f"; {notes}" if notes else "")

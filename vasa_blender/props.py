@@ -1,0 +1,130 @@
+"""Scene properties: the inputs and controls of the next take, the job's progress, and the
+record of every take made in this scene (``scene.talking_head``)."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from ..core.motion_procedural import CONTROLS, Control
+
+SOURCE_KINDS = [
+    ("PLANE", "Image Plane", "A mesh whose material has an image texture (it will play the take)"),
+    ("IMAGE", "Image", "An image datablock"),
+    ("STRIP", "Image Strip", "A still-image strip in the sequencer"),
+]
+
+# Engine controls shown in the panel: every motion control the engine describes, so the
+# panel grows with the engine. Names are core.pipeline.Settings fields.
+CONTROL_FIELDS = tuple(CONTROLS)
+
+
+def control_property(control: Control):
+    """The Blender property for one engine control (label, range, default, unit, help)."""
+    unit = f" ({control.unit})" if control.unit and control.unit != "x" else ""
+    text = {"name": control.label + unit, "description": control.help}
+    if control.choices:
+        items = [(c, c.replace("_", " ").title(), "") for c in control.choices]
+        return EnumProperty(items=items, default=control.default, **text)
+    if isinstance(control.default, int):
+        return IntProperty(default=control.default, min=int(control.minimum),
+                           max=int(control.maximum), **text)
+    return FloatProperty(default=control.default, min=control.minimum, max=control.maximum,
+                         **text)
+
+
+BUILTIN_PACK = "BUILTIN"
+_pack_items_cache: list = []  # Blender needs the item strings kept alive
+
+
+def _pack_items(_self, context):
+    from .preferences import preferences
+
+    items = [(BUILTIN_PACK, "Built-in", "Face models bundled with the extension; no download")]
+    for entry in preferences(context).packs:
+        path = bpy.path.abspath(entry.path)
+        if path:
+            items.append((path, bpy.path.basename(path.rstrip("/\\")) or path, path))
+    _pack_items_cache[:] = items
+    return _pack_items_cache
+
+
+def _is_image_plane(_self, obj: bpy.types.Object) -> bool:
+    return obj.type == "MESH"
+
+
+class TakeRecord(bpy.types.PropertyGroup):
+    """One generated take: where its frames are and what made them."""
+
+    # ``name`` (from PropertyGroup) is the take's name, e.g. "take_001".
+    folder: StringProperty(name="Folder", subtype="DIR_PATH",
+                           description="Absolute folder holding frames/, motion.npz, run.json")
+    source: StringProperty(name="Source", description="What the portrait came from")
+    image_path: StringProperty(name="Portrait", subtype="FILE_PATH")
+    audio_path: StringProperty(name="Audio", subtype="FILE_PATH")
+    sound_strip: StringProperty(name="Sound Strip")
+    strip: StringProperty(name="Image Strip")
+    plane: PointerProperty(name="Image Plane", type=bpy.types.Object)
+    controller: PointerProperty(name="Controller", type=bpy.types.Object)
+    original_image: PointerProperty(name="Original Image", type=bpy.types.Image)
+    take_image: PointerProperty(name="Take Image", type=bpy.types.Image)
+    frame_start: IntProperty(name="First Frame")
+    n_frames: IntProperty(name="Frames")
+    fps: FloatProperty(name="Frame Rate")
+    seed: IntProperty(name="Seed")
+    frame_format: StringProperty(name="Frame Format", default="png")
+    settings_json: StringProperty(name="Settings", description="Engine settings as JSON")
+    provider: StringProperty(name="Execution Provider")
+
+
+class TalkingHeadState(bpy.types.PropertyGroup):
+    source_kind: EnumProperty(name="Source", items=SOURCE_KINDS, default="PLANE")
+    source_object: PointerProperty(name="Image Plane", type=bpy.types.Object,
+                                   poll=_is_image_plane,
+                                   description="Mesh with an image texture in its material")
+    source_image: PointerProperty(name="Image", type=bpy.types.Image)
+    source_strip: StringProperty(name="Image Strip", description="Still-image strip")
+    sound_strip: StringProperty(name="Sound Strip",
+                                description="Sound strip with the voice; empty uses the only "
+                                            "sound strip of the scene")
+    takes_folder: StringProperty(
+        name="Takes Folder", subtype="DIR_PATH", default="//vasa/",
+        description="Where takes are written; // means beside the .blend file")
+
+    pack: EnumProperty(name="Model Pack", items=_pack_items,
+                       description="Models for new takes (folders are listed in the "
+                                   "extension's preferences)")
+
+    running: BoolProperty(name="Running", default=False)
+    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    status: StringProperty(name="Status", default="")
+    provider: StringProperty(name="Execution Provider", default="")
+
+    takes: CollectionProperty(type=TakeRecord)
+    active_take: IntProperty(name="Active Take", default=-1)
+
+
+for _name, _control in CONTROLS.items():
+    TalkingHeadState.__annotations__[_name] = control_property(_control)
+
+CLASSES = (TakeRecord, TalkingHeadState)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.talking_head = PointerProperty(type=TalkingHeadState)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.talking_head
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,148 @@
+"""Finding the portrait and the voice in the scene, and saying why when they are not there.
+
+:func:`resolve` turns the panel's choices into plain file paths and frame numbers, or
+raises :class:`InputMissing` with the one sentence the panel shows beside a disabled
+*Generate* button.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from . import compat
+
+
+class InputMissing(Exception):
+    """An input of the next take is missing; the message says which and what to do."""
+
+
+@dataclass
+class Inputs:
+    image_path: Path | None  # None when the image is packed: see image_bytes
+    image_bytes: bytes | None
+    image_name: str
+    source: str  # what the portrait came from, for the take record
+    plane: bpy.types.Object | None
+    texture_node: bpy.types.ShaderNodeTexImage | None
+    original_image: bpy.types.Image | None
+    audio_path: Path | None
+    audio_bytes: bytes | None
+    audio_name: str
+    sound_strip: str
+    frame_start: int  # scene frame where the sound strip's content starts
+    frame_offset_start: int
+    frame_final_start: int
+    frame_final_duration: int
+    channel: int
+
+
+def image_texture_node(obj: bpy.types.Object) -> bpy.types.ShaderNodeTexImage | None:
+    """The image texture node of the object's material (the one feeding a shader first)."""
+    if obj is None or obj.type != "MESH":
+        return None
+    nodes = []
+    for slot in obj.material_slots:
+        mat = slot.material
+        if mat is None or not mat.use_nodes or mat.node_tree is None:
+            continue
+        nodes += [n for n in mat.node_tree.nodes if n.type == "TEX_IMAGE" and n.image]
+    linked = [n for n in nodes if any(o.is_linked for o in n.outputs)]
+    return (linked or nodes or [None])[0]
+
+
+def _file_or_packed(datablock, kind: str) -> tuple[Path | None, bytes | None]:
+    """A file path for an image or sound datablock, or its packed bytes."""
+    packed = getattr(datablock, "packed_file", None)
+    if packed is not None:
+        return None, bytes(packed.data)
+    path = Path(bpy.path.abspath(datablock.filepath, library=datablock.library))
+    if not datablock.filepath or not path.is_file():
+        raise InputMissing(f"The {kind} '{datablock.name}' has no file on disk "
+                           f"({datablock.filepath or 'no path'}); save or pack it first.")
+    return path, None
+
+
+def _portrait(state) -> tuple:
+    kind = state.source_kind
+    if kind == "PLANE":
+        obj = state.source_object
+        if obj is None:
+            active = bpy.context.view_layer.objects.active if bpy.context.view_layer else None
+            obj = active if image_texture_node(active) is not None else None
+        if obj is None:
+            raise InputMissing("Choose an image plane: a mesh whose material has an image "
+                               "texture.")
+        node = image_texture_node(obj)
+        if node is None:
+            raise InputMissing(f"'{obj.name}' has no image texture in its material; pick an "
+                               "image plane.")
+        image = node.image
+        take_image = image.get("talking_head_take") is not None
+        if take_image:  # the plane already plays a take: use the photo it came from
+            original = bpy.data.images.get(image["talking_head_take"])
+            if original is None:
+                raise InputMissing(f"'{obj.name}' plays a take whose original image is gone; "
+                                   "set its image texture back to the photo.")
+            image = original
+        path, data = _file_or_packed(image, "image")
+        return path, data, image.name, f"plane:{obj.name}", obj, node, image
+    if kind == "IMAGE":
+        image = state.source_image
+        if image is None:
+            raise InputMissing("Choose an image for the portrait.")
+        path, data = _file_or_packed(image, "image")
+        return path, data, image.name, f"image:{image.name}", None, None, image
+    strip = compat.find_strip(bpy.context.scene, state.source_strip)
+    if strip is None or strip.type != "IMAGE":
+        raise InputMissing("Choose an image strip for the portrait.")
+    path = Path(bpy.path.abspath(strip.directory)) / strip.elements[0].filename
+    if not path.is_file():
+        raise InputMissing(f"The image strip '{strip.name}' points to a missing file "
+                           f"({path}); fix its path.")
+    return path, None, path.name, f"strip:{strip.name}", None, None, None
+
+
+def sound_strip(scene: bpy.types.Scene, name: str):
+    """The chosen sound strip, or the scene's only sound strip when none is chosen."""
+    if name:
+        strip = compat.find_strip(scene, name)
+        if strip is None or strip.type != "SOUND":
+            raise InputMissing(f"There is no sound strip named '{name}'; choose one.")
+        return strip
+    sounds = [s for s in compat.all_strips(scene) if s.type == "SOUND"]
+    if len(sounds) == 1:
+        return sounds[0]
+    if not sounds:
+        raise InputMissing("Add a sound strip with the voice to the sequencer.")
+    raise InputMissing("The scene has several sound strips; choose the voice.")
+
+
+def resolve(context: bpy.types.Context) -> Inputs:
+    """The inputs of the next take, or InputMissing saying what to fix."""
+    scene = context.scene
+    state = scene.talking_head
+    path, data, name, source, plane, node, original = _portrait(state)
+    strip = sound_strip(scene, state.sound_strip)
+    if strip.sound is None:
+        raise InputMissing(f"The sound strip '{strip.name}' has no sound; choose another.")
+    audio_path, audio_bytes = _file_or_packed(strip.sound, "sound")
+    return Inputs(path, data, name, source, plane, node, original, audio_path, audio_bytes,
+                  Path(strip.sound.filepath).name or f"{strip.name}.wav", strip.name,
+                  int(strip.frame_start), int(strip.frame_offset_start),
+                  int(strip.frame_final_start), int(strip.frame_final_duration),
+                  int(strip.channel))
+
+
+def why_not(context: bpy.types.Context) -> str:
+    """Empty when a take can be generated now; else the sentence the panel shows."""
+    try:
+        resolve(context)
+        from .takes import takes_root
+
+        takes_root(context)
+    except InputMissing as exc:
+        return str(exc)
+    return ""
