@@ -26,6 +26,8 @@ from .warp_graph import PALETTE, build_warp_model
 REGION_MARGIN = 0.08
 MAX_GRID = 96  # coarse grid points per side at most
 MIN_CELL = 4.0  # pixels per coarse cell at least
+# The warp's source texture reaches this share of the face width past the region.
+TEXTURE_MARGIN = 0.4
 # Depth is smoothed over this share of the face width (see ``WarpRenderer``).
 DEPTH_SMOOTH = 0.1
 # Upper teeth show at most this share of the face height below the upper lip; lashes
@@ -61,6 +63,19 @@ def head_region(face: SourceFace, deformer: Deformer) -> Region:
     y0 = int(max(0, np.floor(pts[:, 1].min() - pad)))
     y1 = int(min(h, np.ceil(pts[:, 1].max() + pad)))
     return Region(x0, y0, x1, y1)
+
+
+def padded_crop(image: np.ndarray, region: Region, margin: int) -> np.ndarray:
+    """The region of the photo with ``margin`` more pixels on each side; past the
+    picture's edge the photo is mirrored."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = region.x0 - margin, region.y0 - margin, region.x1 + margin, \
+        region.y1 + margin
+    inner = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
+    if any(pads):
+        inner = cv2.copyMakeBorder(inner, *pads, cv2.BORDER_REFLECT)
+    return inner
 
 
 def face_box(deformer: Deformer, region: Region) -> tuple[int, int, int, int]:
@@ -160,18 +175,24 @@ class WarpRenderer:
         self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()
         self.face_box = face_box(self.deformer, self.region)
-        self.session = runtime.session(build_warp_model(h, w, self.face_box),
+        # The photo around the region, a margin wider on each side (mirrored past the
+        # picture's edge): the warp samples it with GridSample's zero padding, its fast
+        # path, and never reaches past the margin.
+        self.margin = int(np.ceil(TEXTURE_MARGIN * self.deformer.fw)) + 2
+        texture = padded_crop(image, self.region, self.margin)
+        th, tw = texture.shape[:2]
+        self.session = runtime.session(build_warp_model(h, w, self.face_box, (th, tw)),
                                        name=f"builtin/warp_{w}x{h}")
-        crop = image[self.region.y0:self.region.y1, self.region.x0:self.region.x1]
-        self.source_chw = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32)
+        self.source_chw = np.ascontiguousarray(texture.transpose(2, 0, 1)[None], np.float32)
         self.crop_chw = self.source_chw.copy()  # the photo with this frame's irises
         bx0, by0, bx1, by1 = self.face_box
         self.overlay = Overlay(bx1 - bx0, by1 - by0)
         self.overlay_origin = self.origin + [bx0, by0]  # image pixels of the masks' corner
         self.palette = portrait_palette(image, face)
-        self.irises = IrisLayer(image, face, self.origin, (w, h), runtime)
-        # Normalisation to GridSample units (align_corners: -1..1 spans pixel centres).
-        self.to_unit = np.array([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], np.float32)
+        self.irises = IrisLayer(image, face, self.origin - self.margin, (tw, th), runtime)
+        # Normalisation to GridSample units (no align_corners: -1..1 spans the texture's
+        # outer edges).
+        self.to_unit = np.array([2.0 / tw, 2.0 / th], np.float32)
 
     def overlay_region(self) -> np.ndarray:
         """[5, H, W] this frame's overlay masks over the whole region (for checks)."""
@@ -226,7 +247,7 @@ class WarpRenderer:
     def render_region(self, channels: dict[str, float]) -> np.ndarray:
         """The moving rectangle only, uint8 [h, w, 3]."""
         backward = self.tps.invert(self.forward_field(channels))
-        grid = (backward - 0.5) * self.to_unit - 1.0
+        grid = (backward + self.margin) * self.to_unit - 1.0
         self._paint(channels)
         self.irises.apply(self.crop_chw, self.source_chw, self.deformer.gaze_shift(channels))
         feeds = {

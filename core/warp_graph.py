@@ -1,13 +1,12 @@
 """The renderer's per-frame pixel work as an ONNX graph, built here and run by ONNX Runtime.
 
-Inputs: the head region of the photo (float32 [1, 3, H, W]), a coarse backward grid in
-GridSample's -1..1 units ([1, 2, gh, gw]), overlay masks ([1, 5, H, W]: mouth opening,
-upper teeth, throat depth, closing eyelid, lash line; rasterised from the moved landmarks)
-and the palette ([1, 3, 5]: mouth interior, throat, teeth, eyelid skin, lashes). The graph
-upsamples the grid (Resize, align_corners), samples the photo (GridSample, bilinear,
-mirrored past the picture's edge),
-paints the mouth interior and the closing lids where the masks say, and returns uint8
-[H, W, 3], so the same model runs on CUDA unchanged.
+Inputs: the head region of the photo with a margin (float32 [1, 3, H', W']), a coarse
+backward grid in GridSample's -1..1 units ([1, 2, gh, gw]), overlay masks ([1, 5, h, w]
+over the face box: mouth opening, upper teeth, throat depth, closing eyelid, lash line;
+rasterised from the moved landmarks) and the palette ([1, 3, 5]: mouth interior, throat,
+teeth, eyelid skin, lashes). The graph upsamples the grid (Resize, align_corners), samples
+the photo (GridSample, bilinear), paints the mouth interior and the closing lids where the
+masks say, and returns uint8 [H, W, 3], so the same model runs on CUDA unchanged.
 """
 
 from __future__ import annotations
@@ -25,16 +24,19 @@ PALETTE = ("interior", "throat", "teeth", "lid", "lash")
 
 @lru_cache(maxsize=8)
 def build_warp_model(height: int, width: int,
-                     box: tuple[int, int, int, int] | None = None) -> bytes:
+                     box: tuple[int, int, int, int] | None = None,
+                     texture: tuple[int, int] | None = None) -> bytes:
     """Serialized ONNX model for a region of ``height`` x ``width`` pixels.
 
     ``box`` (x0, y0, x1, y1; default the whole region) is where the face can be: the
     overlay masks cover only it, and only it is painted, then put back into the frame.
+    ``texture`` (height, width; default the region's) is the sampled photo's size.
     """
     f32 = TensorProto.FLOAT
     x0, y0, x1, y1 = box or (0, 0, width, height)
+    tex_h, tex_w = texture or (height, width)
     inputs = [
-        helper.make_tensor_value_info("image", f32, [1, 3, height, width]),
+        helper.make_tensor_value_info("image", f32, [1, 3, tex_h, tex_w]),
         helper.make_tensor_value_info("grid", f32, [1, 2, None, None]),
         helper.make_tensor_value_info("overlay", f32, [1, len(OVERLAYS), y1 - y0, x1 - x0]),
         helper.make_tensor_value_info("palette", f32, [1, 3, len(PALETTE)]),
@@ -61,10 +63,12 @@ def build_warp_model(height: int, width: int,
         helper.make_node("Resize", ["grid", "", "", "sizes"], ["grid_full"], mode="linear",
                          coordinate_transformation_mode="align_corners"),
         helper.make_node("Transpose", ["grid_full"], ["grid_nhwc"], perm=[0, 2, 3, 1]),
-        # Reflection: where the head moves away from the picture's edge, what comes in is
-        # the mirrored neighbourhood (hair, background), not a streak of the edge row.
+        # Zero padding without align_corners is ONNX Runtime's fast path (4x quicker than
+        # border or reflection on CPU); the texture carries a margin so that it is never
+        # reached. Past the picture's edge the margin holds the mirrored photo: where the
+        # head moves away from the edge, hair and background come in, not a streak.
         helper.make_node("GridSample", ["image", "grid_nhwc"], ["warped"], mode="bilinear",
-                         padding_mode="reflection", align_corners=1),
+                         padding_mode="zeros", align_corners=0),
         helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
         helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
         helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),
