@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .frames_io import _png_text_chunk, encode_png
 
 _ADLER_BASE = 65521
+SPLIT_MIN_ROWS = 64  # below this the changing rows are deflated in one piece
+_HELPER: ThreadPoolExecutor | None = None
+
+
+def _helper() -> ThreadPoolExecutor:
+    global _HELPER
+    if _HELPER is None:
+        _HELPER = ThreadPoolExecutor(1, thread_name_prefix="vasa-png-helper")
+    return _HELPER
 
 
 def adler32_combine(a1: int, a2: int, len2: int) -> int:
@@ -77,10 +87,18 @@ class StillRowsPng:
                 np.array_equal(frame[: self.y0], self.base[: self.y0])
                 and np.array_equal(frame[self.y1:], self.base[self.y1:])):
             return encode_png(frame, self.text, self.level)
-        middle = self._segment(frame[self.y0:self.y1])
+        # The changing rows in two halves, the second deflated on a helper thread (zlib
+        # releases the GIL), so a big frame's encoding also uses the renderer's idle time.
+        rows = frame[self.y0:self.y1]
+        half = len(rows) // 2
+        if half >= SPLIT_MIN_ROWS:
+            later = _helper().submit(self._segment, rows[half:])
+            middle = [self._segment(rows[:half]), later.result()]
+        else:
+            middle = [self._segment(rows)]
         adler = 1
         body = [b"\x78\x01"]  # zlib header: deflate, 32 KiB window, fastest
-        for data, a, n in (self.top, middle, self.bottom):
+        for data, a, n in (self.top, *middle, self.bottom):
             body.append(data)
             adler = adler32_combine(adler, a, n)
         body.append(struct.pack(">I", adler))

@@ -25,10 +25,10 @@ def test_adler32_combine_matches_zlib():
 
 def test_frames_round_trip(tmp_path):
     rng = np.random.default_rng(1)
-    base = rng.integers(0, 256, (70, 53, 3), np.uint8)
+    base = rng.integers(0, 256, (200, 53, 3), np.uint8)
     base[:, :20] = 200  # some runs, as in a photo
     text = {"Software": "test", "Description": "synthetic frame"}
-    for rows in [(10, 40), (0, 70), (0, 30), (50, 70), (20, 20)]:
+    for rows in [(10, 40), (0, 200), (0, 30), (150, 200), (20, 20), (10, 180)]:
         enc = StillRowsPng(base, rows, text, 1)
         frame = base.copy()
         frame[rows[0]:rows[1]] = rng.integers(0, 256, (rows[1] - rows[0], 53, 3), np.uint8)
