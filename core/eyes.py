@@ -63,7 +63,7 @@ class IrisLayer:
     """Per portrait: the eye patches' layers; ``apply`` writes moved irises into a crop."""
 
     def __init__(self, image: np.ndarray, face: SourceFace, origin: np.ndarray,
-                 crop_size: tuple[int, int], runtime: Runtime):
+                 crop_size: tuple[int, int], runtime: Runtime, texture: np.ndarray):
         lm = face.landmarks[:, :2].astype(np.float64)
         self.boxes, layers = [], []
         self.eye_width = []
@@ -96,6 +96,8 @@ class IrisLayer:
             b, i, o = self._layers(patch, outline - [x0i, y0i], centre - [x0i, y0i], radius)
             base[e], iris[e], opening[e] = b, i, o
         self.base, self.iris, self.opening = base, iris, opening
+        self.texture = texture  # [1, 3, H, W] the warp's source, eye patches rewritten
+        self.originals = [texture[0, :, y0:y1, x0:x1].copy() for x0, y0, x1, y1 in self.boxes]
         self.size = (int(size[0]), int(size[1]))
         ys, xs = np.mgrid[0:size[1], 0:size[0]].astype(np.float32) + 0.5
         self.pixels = np.stack([xs, ys], -1)  # [h, w, 2] pixel centres
@@ -140,13 +142,13 @@ class IrisLayer:
         iris = np.concatenate([rgb.transpose(2, 0, 1), disc[None]], 0)
         return base.transpose(2, 0, 1).astype(np.float32), iris, opening[None]
 
-    def apply(self, crop_chw: np.ndarray, original: np.ndarray, shift: np.ndarray) -> None:
-        """Write both eyes, irises moved by ``shift`` ([2, 2] pixels), into ``crop_chw``."""
+    def apply(self, shift: np.ndarray) -> None:
+        """Write both eyes, irises moved by ``shift`` ([2, 2] pixels), into the texture."""
         if not self.ok:
             return
         if not np.any(np.abs(shift) > 0.05):
-            for x0, y0, x1, y1 in self.boxes:
-                crop_chw[0, :, y0:y1, x0:x1] = original[0, :, y0:y1, x0:x1]
+            for (x0, y0, x1, y1), patch in zip(self.boxes, self.originals, strict=True):
+                self.texture[0, :, y0:y1, x0:x1] = patch
             return
         w, h = self.size
         src = self.pixels[None] - shift[:, None, None, :].astype(np.float32)
@@ -155,4 +157,4 @@ class IrisLayer:
                                        "opening": self.opening,
                                        "grid": np.ascontiguousarray(grid)})[0]
         for e, (x0, y0, x1, y1) in enumerate(self.boxes):
-            crop_chw[0, :, y0:y1, x0:x1] = eyes[e]
+            self.texture[0, :, y0:y1, x0:x1] = eyes[e]

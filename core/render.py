@@ -26,8 +26,12 @@ from .warp_graph import PALETTE, build_warp_model
 REGION_MARGIN = 0.08
 MAX_GRID = 96  # coarse grid points per side at most
 MIN_CELL = 4.0  # pixels per coarse cell at least
-# The warp's source texture reaches this share of the face width past the region.
-TEXTURE_MARGIN = 0.4
+# The warp's source texture reaches this far past the region: where the region ends at the
+# picture's edge, EDGE_MARGIN face widths (at most EDGE_MARGIN_MAX pixels); elsewhere
+# INNER_MARGIN pixels.
+EDGE_MARGIN = 0.3
+EDGE_MARGIN_MAX = 384
+INNER_MARGIN = 2
 # Depth is smoothed over this share of the face width (see ``WarpRenderer``).
 DEPTH_SMOOTH = 0.1
 # Upper teeth show at most this share of the face height below the upper lip; lashes
@@ -65,12 +69,24 @@ def head_region(face: SourceFace, deformer: Deformer) -> Region:
     return Region(x0, y0, x1, y1)
 
 
-def padded_crop(image: np.ndarray, region: Region, margin: int) -> np.ndarray:
-    """The region of the photo with ``margin`` more pixels on each side; past the
-    picture's edge the photo is mirrored."""
+def texture_margins(region: Region, image_size: tuple[int, int],
+                    fw: float) -> tuple[int, int, int, int]:
+    """Extra texture (left, top, right, bottom) around the region: a few real pixels where
+    the region ends inside the picture (the warp fades out there), more where it ends at
+    the picture's edge (the head may move away from it)."""
+    w, h = image_size
+    edge = int(min(np.ceil(EDGE_MARGIN * fw), EDGE_MARGIN_MAX)) + 2
+    return (INNER_MARGIN if region.x0 > 0 else edge, INNER_MARGIN if region.y0 > 0 else edge,
+            INNER_MARGIN if region.x1 < w else edge, INNER_MARGIN if region.y1 < h else edge)
+
+
+def padded_crop(image: np.ndarray, region: Region,
+                margins: tuple[int, int, int, int]) -> np.ndarray:
+    """The region of the photo with ``margins`` (left, top, right, bottom) more pixels;
+    past the picture's edge the photo is mirrored."""
     h, w = image.shape[:2]
-    x0, y0, x1, y1 = region.x0 - margin, region.y0 - margin, region.x1 + margin, \
-        region.y1 + margin
+    left, top, right, bottom = margins
+    x0, y0, x1, y1 = region.x0 - left, region.y0 - top, region.x1 + right, region.y1 + bottom
     inner = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
     pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
     if any(pads):
@@ -175,24 +191,27 @@ class WarpRenderer:
         self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()
         self.face_box = face_box(self.deformer, self.region)
-        # The photo around the region, a margin wider on each side (mirrored past the
-        # picture's edge): the warp samples it with GridSample's zero padding, its fast
-        # path, and never reaches past the margin.
-        self.margin = int(np.ceil(TEXTURE_MARGIN * self.deformer.fw)) + 2
-        texture = padded_crop(image, self.region, self.margin)
+        # The photo around the region with margins (mirrored past the picture's edge): the
+        # warp samples it with GridSample's zero padding, its fast path, and the sampling
+        # grid is clamped inside it.
+        margins = texture_margins(self.region, face.image_size, self.deformer.fw)
+        texture = padded_crop(image, self.region, margins)
+        self.margin = np.array(margins[:2], np.float32)  # texture pixels left of / above
         th, tw = texture.shape[:2]
         self.session = runtime.session(build_warp_model(h, w, self.face_box, (th, tw)),
                                        name=f"builtin/warp_{w}x{h}")
         self.source_chw = np.ascontiguousarray(texture.transpose(2, 0, 1)[None], np.float32)
-        self.crop_chw = self.source_chw.copy()  # the photo with this frame's irises
+        self.crop_chw = self.source_chw  # holds this frame's irises (``IrisLayer``)
         bx0, by0, bx1, by1 = self.face_box
         self.overlay = Overlay(bx1 - bx0, by1 - by0)
         self.overlay_origin = self.origin + [bx0, by0]  # image pixels of the masks' corner
         self.palette = portrait_palette(image, face)
-        self.irises = IrisLayer(image, face, self.origin - self.margin, (tw, th), runtime)
+        self.irises = IrisLayer(image, face, self.origin - self.margin, (tw, th), runtime,
+                                self.source_chw)
         # Normalisation to GridSample units (no align_corners: -1..1 spans the texture's
         # outer edges).
         self.to_unit = np.array([2.0 / tw, 2.0 / th], np.float32)
+        self.texture_size = np.array([tw, th], np.float32)
 
     def overlay_region(self) -> np.ndarray:
         """[5, H, W] this frame's overlay masks over the whole region (for checks)."""
@@ -247,9 +266,10 @@ class WarpRenderer:
     def render_region(self, channels: dict[str, float]) -> np.ndarray:
         """The moving rectangle only, uint8 [h, w, 3]."""
         backward = self.tps.invert(self.forward_field(channels))
-        grid = (backward + self.margin) * self.to_unit - 1.0
+        inside = np.clip(backward + self.margin, 0.5, self.texture_size - 0.5)
+        grid = inside * self.to_unit - 1.0
         self._paint(channels)
-        self.irises.apply(self.crop_chw, self.source_chw, self.deformer.gaze_shift(channels))
+        self.irises.apply(self.deformer.gaze_shift(channels))
         feeds = {
             "image": self.crop_chw,
             "grid": np.ascontiguousarray(grid.transpose(2, 0, 1)[None]),
