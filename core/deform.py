@@ -30,6 +30,7 @@ RING_COUNT = 24
 JAW_DROP = 0.13
 UPPER_LIP_RISE = 0.012
 JAW_STEP_PX = 0.8  # the lips part over this many pixels
+LENS_CORNER = 0.25  # share of the jaw's drop at the mouth corners (the opening is a lens)
 PRESS_THIN = 0.018
 # Ring of still points (expressions do not reach past it): radii in face widths / heights.
 RING = (0.95, 1.0)
@@ -142,7 +143,7 @@ class Deformer:
         nudge = self._from_face_vec(np.array([0.0, 1.5 * JAW_STEP_PX]))
         jaw[lower] = self.jaw_share(lm_xy[lower] + nudge, close)
         jaw[list(fr.UPPER_LIP)] = 0.0
-        jaw[list(fr.MOUTH_CORNERS)] = 0.5 * (1.0 - close)
+        jaw[list(fr.MOUTH_CORNERS)] = 0.5 * LENS_CORNER * (1.0 - close)  # half the step
         return jaw
 
     def jaw_weights(self, ch: dict[str, float]) -> np.ndarray:
@@ -160,14 +161,14 @@ class Deformer:
         u = up[:, 0] - self.mouth_centre[0]
         line = np.interp(up[:, 0], *self._lip_line)
         across = np.abs(u) / self._half_mouth  # 1 at the corners
-        outside = np.maximum(np.abs(u) - 0.8 * self._half_mouth, 0.0)
-        width = JAW_STEP_PX + 0.9 * outside
+        outside = np.maximum(np.abs(u) - 0.7 * self._half_mouth, 0.0)
+        width = JAW_STEP_PX + 1.5 * outside
         below = _smoothstep((up[:, 1] - line) / width + 0.5)
-        # The opening is lens-shaped: on the lower lip the drop tapers to half at the
-        # corners; below the lip everything drops fully again.
-        lens = 0.5 + 0.5 * np.clip(1.0 - across**2, 0.0, 1.0) ** 2
+        # The opening is lens-shaped: on the lower lip the drop tapers to LENS_CORNER at
+        # the corners; below the lip everything drops fully again.
+        lens = LENS_CORNER + (1 - LENS_CORNER) * np.clip(1.0 - across**2, 0.0, 1.0) ** 2
         lower_edge = np.interp(up[:, 0], *self._chin_line)
-        lip = _smoothstep((up[:, 1] - lower_edge) / (0.08 * self.fh))  # 0 on the lower lip
+        lip = _smoothstep((up[:, 1] - lower_edge) / (0.2 * self.fh))  # 0 on the lower lip
         amount = (1.0 - (1.0 - lens) * (1.0 - lip)) * (1.0 - close * (1.0 - lip))
         sides = 1.0 - _smoothstep((np.abs(u) - 0.22 * self.fw) / (0.3 * self.fw))
         neck = 1.0 - _smoothstep((up[:, 1] - self._chin_v) / (0.4 * self.fh))
@@ -257,8 +258,8 @@ class Deformer:
                 disp[lm, 0] += near * sm * 0.05 * fw * out
                 disp[lm, 1] += near * (fn * 0.02 - sm * 0.03) * fh
         funnel = ch.get("mouthFunnel", 0.0)
-        disp[list(fr.UPPER_LIP), 1] -= funnel * 0.01 * fh
-        disp[list(fr.LOWER_LIP), 1] += funnel * 0.015 * fh
+        disp[list(fr.UPPER_LIP), 1] -= funnel * 0.02 * fh
+        disp[list(fr.LOWER_LIP), 1] += funnel * 0.03 * fh
         self._close_and_press(ch, disp, jaw)
         self._eyes(ch, disp)
         self._brows(ch, disp)

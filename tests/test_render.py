@@ -66,7 +66,8 @@ def test_open_jaw_opens_mouth_measured(setup, analyzer):
 def test_open_mouth_shows_dark_interior(setup):
     image, face, renderer = setup
     frame = renderer.render({"jawOpen": 0.8})
-    mask = renderer.mask[0, 0] > 0.9
+    masks = renderer.overlay_region()
+    mask = (masks[0] > 0.9) & (masks[1] < 0.1)  # the opening, teeth left out
     assert mask.sum() > 20, "no mouth interior drawn"
     r = renderer.region
     inside = frame[r.y0:r.y1, r.x0:r.x1][mask].mean()
