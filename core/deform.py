@@ -32,6 +32,9 @@ UPPER_LIP_RISE = 0.012
 JAW_STEP_PX = 0.8  # the lips part over this many pixels
 LENS_CORNER = 0.25  # share of the jaw's drop at the mouth corners (the opening is a lens)
 PRESS_THIN = 0.018
+ROLL_LOWER = 0.02  # mouthRollLower lifts the lower lip (and thins it) by this, face heights
+BROW_OUTER_UP = 0.06  # face heights at the brow's outer end
+WIDE_LIFT = 0.35  # eyeWide lifts the upper lid by this share of the eye opening
 # Ring of still points (expressions do not reach past it): radii in face widths / heights.
 RING = (0.95, 1.0)
 # The head (with hair) as an ellipse in the upright face frame, from the landmarks' centre:
@@ -261,6 +264,11 @@ class Deformer:
         disp[list(fr.UPPER_LIP), 1] -= funnel * 0.02 * fh
         disp[list(fr.LOWER_LIP), 1] += funnel * 0.03 * fh
         self._close_and_press(ch, disp, jaw)
+        # mouthRollLower (f, v): the lower lip tucks up under the upper teeth, thinner.
+        roll = ch.get("mouthRollLower", 0.0)
+        if roll:
+            disp[list(fr.LOWER_LIP), 1] -= roll * ROLL_LOWER * fh
+            disp[list(fr.LIP_OUTER_LOWER[1:-1]), 1] -= roll * ROLL_LOWER * fh
         self._eyes(ch, disp)
         self._brows(ch, disp)
         return disp
@@ -290,6 +298,10 @@ class Deformer:
             blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
             gap = up[list(lower), 1] - up[list(upper), 1]
             disp[list(crease), 1] += CREASE_DROP * blink * gap
+            # eyeWide lifts the upper lid (and the skin above it a little less).
+            wide = float(np.clip(ch.get(name.replace("Blink", "Wide"), 0.0), 0.0, 1.0))
+            disp[list(upper), 1] -= WIDE_LIFT * wide * gap
+            disp[list(crease), 1] -= 0.6 * WIDE_LIFT * wide * gap
 
     def lid_lines(self, ch: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """Per eye with a blink: (open lid line, closed lid's edge, eye opening), posed, in
@@ -326,6 +338,13 @@ class Deformer:
         disp[list(fr.RIGHT_BROW_INNER + fr.LEFT_BROW_INNER), 1] -= inner * 0.04 * fh
         disp[list(fr.RIGHT_BROW), 1] += ch.get("browDownRight", 0.0) * 0.03 * fh
         disp[list(fr.LEFT_BROW), 1] += ch.get("browDownLeft", 0.0) * 0.03 * fh
+        # The outer ends rise, the inner ends stay.
+        for brow, inner_end, name in ((fr.RIGHT_BROW, fr.RIGHT_BROW_INNER, "browOuterUpRight"),
+                                      (fr.LEFT_BROW, fr.LEFT_BROW_INNER, "browOuterUpLeft")):
+            outer = ch.get(name, 0.0)
+            if outer:
+                reach = np.abs(self.up[list(brow), 0] - self.up[list(inner_end), 0].mean())
+                disp[list(brow), 1] -= outer * BROW_OUTER_UP * fh * reach / max(reach.max(), 1e-6)
 
     def expression_targets(self, ch: dict[str, float]) -> np.ndarray:
         """[N, 3] control points after the expression alone (z unchanged)."""

@@ -251,3 +251,19 @@ def test_pose_does_not_tear(setup, pose):
     dy = np.gradient(field[..., 1], axis=0) / cell + 1.0
     cross = (np.gradient(field[..., 0], axis=0) * np.gradient(field[..., 1], axis=1)) / cell**2
     assert (dx * dy - cross).min() > 0.2
+
+
+def test_added_channels_show_measured(setup, analyzer):
+    """mouthRollLower, browOuterUp* and eyeWide* (added for lip sync and emotions)."""
+    image, face, renderer = setup
+    fw = renderer.deformer.fw
+    lm0 = analyzer.measure(image)
+    rolled = analyzer.measure(renderer.render({"mouthRollLower": 1.0}))
+    assert rolled[14, 1] < lm0[14, 1] - 0.01 * fw  # the lower lip tucks up
+    brows = analyzer.measure(renderer.render({"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}))
+    outer = [70, 46, 300, 276]  # the outer ends of the brows rise
+    assert np.mean(lm0[outer, 1] - brows[outer, 1]) > 0.006 * fw
+    wide = np.array(measure_eyes(analyzer, renderer.render({"eyeWideLeft": 1.0,
+                                                            "eyeWideRight": 1.0})))
+    # (the landmark models read a lifted lid modestly: a few per cent)
+    assert np.all(wide > np.array(measure_eyes(analyzer, image)) * 1.01)
