@@ -40,6 +40,11 @@ def test_platforms_are_those_every_package_covers():
     no_windows = [p for p in paths if not p.name.startswith("onnxruntime") or "win" not in p.name]
     assert build_extension.platforms_of(no_windows) == ["linux-x64", "macos-arm64"]
     assert build_extension.platforms_of([Path(WHEELS[-1])]) == []
+    # A package with a pure-Python wheel (beside platform ones) is there everywhere.
+    extra = [Path("sounddevice-0.5.6-py3-none-any.whl"),
+             Path("sounddevice-0.5.6-py3-none-win_amd64.whl")]
+    assert build_extension.platforms_of(paths + extra) == [
+        "linux-x64", "macos-arm64", "windows-x64"]
 
 
 def test_staged_manifest_is_valid_toml_with_the_wheels():

@@ -42,15 +42,15 @@ def builder() -> Path:
 
 def platforms_of(wheels: list[Path]) -> list[str]:
     """Blender platforms served by every platform-specific package among ``wheels``."""
+    everywhere = {p for names in WHEEL_PLATFORMS.values() for p in names}
     per_package: dict[str, set[str]] = {}
     for wheel in wheels:
         package, tag = wheel.name.split("-")[0], wheel.stem.split("-")[-1]
-        if tag == "any":
-            continue
-        found = {p for key, names in WHEEL_PLATFORMS.items() if key in tag for p in names}
+        found = everywhere if tag == "any" else {
+            p for key, names in WHEEL_PLATFORMS.items() if key in tag for p in names}
         per_package.setdefault(package, set()).update(found)
-    if not per_package:
-        return []
+    if all(wheel.stem.endswith("-any") for wheel in wheels):
+        return []  # pure-Python wheels only: no platform split needed
     return sorted(set.intersection(*per_package.values()))
 
 

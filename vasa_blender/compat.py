@@ -1,5 +1,6 @@
 """Blender version differences, each behind one small helper.
 
+- String properties with "//" paths: ``PATH_SUPPORTS_BLEND_RELATIVE`` from 4.5.
 - VSE strips: ``sequence_editor.strips`` from 4.4 (``sequences`` before, removed in 5.0).
 - Animation: slotted (layered) actions from 4.4, where F-curves live in a channelbag per
   slot; ``Action.fcurves`` is the legacy path (4.2, 4.3) and is gone in 5.0.
@@ -8,6 +9,11 @@
 from __future__ import annotations
 
 import bpy
+
+# String properties that hold "//"-relative paths must say so from 4.5 on (else a warning);
+# older versions do not know the option.
+RELATIVE_PATH_OPTIONS = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) \
+    else set()
 
 
 def strips(scene: bpy.types.Scene):

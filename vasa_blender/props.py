@@ -15,6 +15,7 @@ from bpy.props import (
 )
 
 from ..core.motion_procedural import CONTROLS, Control
+from . import compat
 
 SOURCE_KINDS = [
     ("PLANE", "Image Plane", "A mesh whose material has an image texture (it will play the take)"),
@@ -66,7 +67,9 @@ class TakeRecord(bpy.types.PropertyGroup):
 
     # ``name`` (from PropertyGroup) is the take's name, e.g. "take_001".
     folder: StringProperty(name="Folder", subtype="DIR_PATH",
-                           description="Absolute folder holding frames/, motion.npz, run.json")
+                           options=compat.RELATIVE_PATH_OPTIONS,
+                           description="Folder holding frames/, motion.npz, run.json "
+                                       "(// = beside the .blend)")
     source: StringProperty(name="Source", description="What the portrait came from")
     image_path: StringProperty(name="Portrait", subtype="FILE_PATH")
     audio_path: StringProperty(name="Audio", subtype="FILE_PATH")
@@ -97,6 +100,7 @@ class TalkingHeadState(bpy.types.PropertyGroup):
                                             "sound strip of the scene")
     takes_folder: StringProperty(
         name="Takes Folder", subtype="DIR_PATH", default="//vasa/",
+        options=compat.RELATIVE_PATH_OPTIONS,
         description="Where takes are written; // means beside the .blend file")
 
     pack: EnumProperty(name="Model Pack", items=_pack_items,
