@@ -267,3 +267,23 @@ def test_added_channels_show_measured(setup, analyzer):
                                                             "eyeWideRight": 1.0})))
     # (the landmark models read a lifted lid modestly: a few per cent)
     assert np.all(wide > np.array(measure_eyes(analyzer, image)) * 1.01)
+
+
+def test_4096_output_moves_only_the_head(analyzer):
+    """The long side at the 4096-pixel limit: full-size frames, only the head's rectangle
+    changes."""
+    import cv2
+
+    small = _portrait("full_body_1.png")
+    image = cv2.resize(small, (2731, 4096), interpolation=cv2.INTER_CUBIC)
+    renderer = WarpRenderer(image, analyzer.analyze(image))
+    frame = renderer.render({"jawOpen": 0.6, "head_yaw": 10.0, "eyeBlinkLeft": 1.0,
+                             "gaze_yaw": 20.0})
+    assert frame.shape == image.shape
+    r = renderer.region
+    outside = np.ones(image.shape[:2], bool)
+    outside[r.y0:r.y1, r.x0:r.x1] = False
+    assert np.array_equal(frame[outside], image[outside])
+    assert r.size[0] * r.size[1] < 0.35 * image.shape[0] * image.shape[1]
+    lm = analyzer.measure(frame)
+    assert lm is not None and _mouth_opening(lm) > _mouth_opening(analyzer.measure(image))
