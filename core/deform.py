@@ -303,9 +303,11 @@ class Deformer:
             disp[list(upper), 1] -= WIDE_LIFT * wide * gap
             disp[list(crease), 1] -= 0.6 * WIDE_LIFT * wide * gap
 
-    def lid_lines(self, ch: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """Per eye with a blink: (open lid line, closed lid's edge, eye opening), posed, in
-        image pixels. The lid covers the eye from the first line down to the second."""
+    def lid_lines(self, ch: dict[str, float]
+                  ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+        """Per eye with a blink: (open lid line, closed lid's edge, eye opening, blink),
+        posed, in image pixels. The lid covers the eye from the first line down to the
+        second."""
         out = []
         moved = self.expression_targets(ch)
         pose = self.pose(ch)
@@ -317,9 +319,10 @@ class Deformer:
             top, bottom = moved[list(upper)], moved[list(lower)]
             opening = float(np.median((bottom[:, :2] - top[:, :2]) @ self.axes[1]))
             start = top.copy()
-            start[:, :2] -= LID_OVERLAP * opening * self.axes[1]  # cover the photo's lashes
+            # Cover the photo's lashes, more as the lid comes down (no jump at the start).
+            start[:, :2] -= LID_OVERLAP * _smoothstep(blink / 0.4) * opening * self.axes[1]
             edge = top + LID_CLOSE * blink * (bottom - top)
-            out.append((pose.apply(start), pose.apply(edge), opening * pose.scale))
+            out.append((pose.apply(start), pose.apply(edge), opening * pose.scale, blink))
         return out
 
     def gaze_shift(self, ch: dict[str, float]) -> np.ndarray:

@@ -27,18 +27,22 @@ OPENINGS = (
     (263, *fr.LEFT_EYE_UPPER, 362, *fr.LEFT_EYE_LOWER[::-1]),
 )
 MAX_SHIFT_EYE_WIDTHS = 0.5
+FADE_IN_PX = 1.0  # the moved iris fades in over the first pixel of gaze shift
 
 
 @lru_cache(maxsize=8)
 def build_iris_model(height: int, width: int) -> bytes:
     """[2, 3, h, w] eyes without iris + [2, 4, h, w] iris discs (RGB, alpha) moved by a
-    sampling grid and kept inside the opening mask -> [2, 3, h, w]."""
+    sampling grid and kept inside the opening mask, faded in from the photo's own eye
+    patches by ``mix`` -> [2, 3, h, w]."""
     f32 = TensorProto.FLOAT
     inputs = [
         helper.make_tensor_value_info("base", f32, [2, 3, height, width]),
         helper.make_tensor_value_info("iris", f32, [2, 4, height, width]),
         helper.make_tensor_value_info("opening", f32, [2, 1, height, width]),
         helper.make_tensor_value_info("grid", f32, [2, height, width, 2]),
+        helper.make_tensor_value_info("photo", f32, [2, 3, height, width]),
+        helper.make_tensor_value_info("mix", f32, [2, 1, 1, 1]),
     ]
     output = helper.make_tensor_value_info("eyes", f32, [2, 3, height, width])
     split = helper.make_tensor("split", TensorProto.INT64, [2], [3, 1])
@@ -49,7 +53,11 @@ def build_iris_model(height: int, width: int) -> bytes:
         helper.make_node("Mul", ["alpha", "opening"], ["cover"]),
         helper.make_node("Sub", ["rgb", "base"], ["diff"]),
         helper.make_node("Mul", ["cover", "diff"], ["step"]),
-        helper.make_node("Add", ["base", "step"], ["eyes"]),
+        helper.make_node("Add", ["base", "step"], ["moved_eyes"]),
+        # Small shifts fade in from the untouched photo, so gaze starts without a jump.
+        helper.make_node("Sub", ["moved_eyes", "photo"], ["change"]),
+        helper.make_node("Mul", ["mix", "change"], ["faded"]),
+        helper.make_node("Add", ["photo", "faded"], ["eyes"]),
     ]
     graph = helper.make_graph(nodes, "vasa_iris", inputs, [output], initializer=[split])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
@@ -98,6 +106,7 @@ class IrisLayer:
         self.base, self.iris, self.opening = base, iris, opening
         self.texture = texture  # [1, 3, H, W] the warp's source, eye patches rewritten
         self.originals = [texture[0, :, y0:y1, x0:x1].copy() for x0, y0, x1, y1 in self.boxes]
+        self.photo = np.ascontiguousarray(np.stack(self.originals))
         self.size = (int(size[0]), int(size[1]))
         ys, xs = np.mgrid[0:size[1], 0:size[0]].astype(np.float32) + 0.5
         self.pixels = np.stack([xs, ys], -1)  # [h, w, 2] pixel centres
@@ -116,7 +125,7 @@ class IrisLayer:
         disc = np.clip((radius * 1.04 - dist) / 1.2 + 0.5, 0.0, 1.0)
         # The eye without its iris: the disc (a little larger) filled with the sclera's
         # colour (the brighter half of the visible white), shaded under the upper lid.
-        hole = dist <= radius * 1.15 + 1
+        hole = dist <= radius * 1.06 + 0.8
         white = (inside > 127) & ~hole
         pixels = patch[white] if white.sum() >= 4 else patch[inside > 127]
         if len(pixels) == 0:
@@ -153,8 +162,11 @@ class IrisLayer:
         w, h = self.size
         src = self.pixels[None] - shift[:, None, None, :].astype(np.float32)
         grid = src / np.array([w / 2, h / 2], np.float32) - 1.0  # align_corners=0
+        mix = np.clip(np.abs(shift).max(1) / FADE_IN_PX, 0.0, 1.0).astype(np.float32)
         eyes = self.session.run(None, {"base": self.base, "iris": self.iris,
                                        "opening": self.opening,
-                                       "grid": np.ascontiguousarray(grid)})[0]
+                                       "grid": np.ascontiguousarray(grid),
+                                       "photo": self.photo,
+                                       "mix": mix.reshape(2, 1, 1, 1)})[0]
         for e, (x0, y0, x1, y1) in enumerate(self.boxes):
             self.texture[0, :, y0:y1, x0:x1] = eyes[e]

@@ -107,10 +107,12 @@ class Overlay:
         m[TEETH, y0:y1, x0:x1] = teeth
         m[THROAT, y0:y1, x0:x1] = 0.85 * depth * (1.0 - teeth)
 
-    def lid(self, upper: np.ndarray, edge: np.ndarray, lash_width: float) -> None:
+    def lid(self, upper: np.ndarray, edge: np.ndarray, lash_width: float,
+            strength: float = 1.0) -> None:
         """Paint an eyelid from the open lid line ``upper`` down to ``edge`` ([K, 2]).
 
-        Lid skin, darkening into a line of lashes along the edge.
+        Lid skin, darkening into a line of lashes along the edge; ``strength`` (0..1)
+        fades it in as a blink starts.
         """
         outline = np.concatenate([upper, edge[::-1]])
         box = self._box(outline, 3)
@@ -118,7 +120,7 @@ class Overlay:
             return
         x0, y0, x1, y1 = box
         shape = (y1 - y0, x1 - x0)
-        alpha = self._fill(shape, [outline], (x0, y0), 0.6)
+        alpha = self._fill(shape, [outline], (x0, y0), 0.6) * strength
         drop = edge - upper
         norm = np.maximum(np.linalg.norm(drop, axis=1, keepdims=True), 1e-6)
         inner = edge - drop / norm * np.minimum(norm, lash_width)

@@ -42,6 +42,7 @@ TEETH_HEIGHT = 0.035
 FACE_BOX_PAD = (0.3, 0.2)
 JAW_ROOM = 0.15
 LASH_SHARE = 0.16
+LID_FADE_IN = 0.15  # a starting blink's painted lid fades in up to this blink value
 BORDER_ANCHORS = 12  # fixed points per region edge
 
 
@@ -236,9 +237,10 @@ class WarpRenderer:
             # A photo that shows teeth keeps them on the upper lip: paint fewer.
             teeth = max(0.0, TEETH_HEIGHT * d.fh - d.photo_gap) * d.pose(channels).scale
             self.overlay.mouth(top, bottom, teeth)
-        for start, edge, eye_opening in d.lid_lines(channels):
+        for start, edge, eye_opening, blink in d.lid_lines(channels):
             self.overlay.lid(start - self.overlay_origin, edge - self.overlay_origin,
-                             max(1.0, LASH_SHARE * eye_opening))
+                             max(1.0, LASH_SHARE * eye_opening),
+                             float(np.clip(blink / LID_FADE_IN, 0.0, 1.0)))
 
     def forward_field(self, channels: dict[str, float]) -> np.ndarray:
         """[gh, gw, 2] where each grid point of the region moves to (pixels, forward)."""
