@@ -136,6 +136,18 @@ class IrisLayer:
         top = outline[:, 1].min()
         shade = np.clip((ys - top) / max(2.0 * radius, 1.0), 0.0, 1.0)[..., None]
         fill = sclera * (0.78 + 0.22 * shade)
+        # Along each row, bridge the hole from the white on either side of it, so the
+        # white keeps its shading; rows with no white beside the iris keep the flat fill.
+        patch_luma = patch.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        known = white & (patch_luma >= np.median(luma))  # the white, not lashes or shadow
+        for y in range(h):
+            xs_known = np.flatnonzero(known[y])
+            if len(xs_known) >= 2 and xs_known.min() < centre[0] < xs_known.max():
+                for c in range(3):
+                    fill[y, :, c] = np.interp(np.arange(w), xs_known,
+                                              patch[y, xs_known, c].astype(np.float64))
+        fill = cv2.GaussianBlur(fill.astype(np.float32), (0, 0), sigmaX=0.3 * radius + 0.5,
+                                sigmaY=0.5 * radius + 0.5)
         soft = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 0.8)[..., None] \
             * opening[..., None]
         base = patch * (1 - soft) + fill * soft

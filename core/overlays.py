@@ -19,6 +19,7 @@ SUBPIXEL = 4  # fillPoly's fractional bits
 # Upper teeth from the middle outwards, in half mouth widths, and how dark the gaps are.
 TOOTH_WIDTHS = (0.2, 0.15, 0.14, 0.13, 0.12)
 TOOTH_GAP = 0.25
+LID_SHADE = 0.22  # how far a closed lid darkens towards the lash colour at its crease
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -125,6 +126,15 @@ class Overlay:
         norm = np.maximum(np.linalg.norm(drop, axis=1, keepdims=True), 1e-6)
         inner = edge - drop / norm * np.minimum(norm, lash_width)
         lash = self._fill(shape, [np.concatenate([inner, edge[::-1]])], (x0, y0), 0.7)
+        # The lid is rounded: shadowed under the brow's crease and towards the lashes.
+        xs = np.arange(x0, x1) + 0.5
+        order = np.argsort(upper[:, 0])
+        top = np.interp(xs, upper[order, 0], upper[order, 1])
+        bottom = np.interp(xs, edge[order, 0], edge[order, 1])
+        rel = (np.arange(y0, y1)[:, None] + 0.5 - top) / np.maximum(bottom - top, 1.0)
+        shadow = LID_SHADE * (1.0 - _smoothstep(rel / 0.4)) + LID_SHADE * _smoothstep(
+            (rel - 0.6) / 0.4)
+        lash = np.maximum(lash, shadow.astype(np.float32))
         m = self.masks[0]
         m[LID, y0:y1, x0:x1] = np.maximum(m[LID, y0:y1, x0:x1], alpha)
         m[LASH, y0:y1, x0:x1] = np.maximum(m[LASH, y0:y1, x0:x1], lash)
