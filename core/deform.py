@@ -134,7 +134,6 @@ class Deformer:
         self.depth_range = (float(lm[:, 2].min()), float(oval[:, 2].max()))
         self.source = np.concatenate([lm, iris, ring])  # [N, 3]
         self.n_landmarks = len(lm)
-        self.iris_slice = slice(len(lm), len(lm) + len(iris))
         self.n_face = len(lm) + len(iris)  # landmarks and irises; the ring follows
 
     def landmark_jaw(self, close: float) -> np.ndarray:
@@ -382,11 +381,3 @@ class Deformer:
         half[:, :2] = 0.5 * excess[:, None] * down
         pose = self.pose(ch)
         return pose.apply(mid - half), pose.apply(mid + half)
-
-    def mouth_band(self, ch: dict[str, float]) -> np.ndarray | None:
-        """Outline of the newly opened gap between the lips (closed polygon), or None."""
-        edges = self.mouth_opening(ch)
-        if edges is None:
-            return None
-        top, bottom = edges
-        return np.concatenate([top, bottom[::-1]])

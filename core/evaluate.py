@@ -245,14 +245,10 @@ def evaluate_take(take: Path, stride: int = 1) -> dict:
     """Measure a take folder's frames; write ``evaluate.json`` and ``evaluate.png`` in it."""
     from .frames_io import frame_name
     from .image import load_image
+    from .rerender import read_take
 
     take = Path(take)
-    try:
-        record = json.loads((take / "run.json").read_text())
-        track = MotionTrack.load(take / "motion.npz")
-    except FileNotFoundError as exc:
-        raise VasaError(f"{take} is not a take folder ({Path(exc.filename).name} is missing); "
-                        "pass the folder that generate wrote.") from exc
+    record, track = read_take(take)
     image = load_image(record["inputs"]["image"]["path"])
     analyzer = FaceAnalyzer()
     meter = FrameMeter(image, analyzer.analyze(image), analyzer)

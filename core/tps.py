@@ -84,10 +84,6 @@ class CoarseTps:
         """[gh, gw, 2] forward displacement field (pixels) for [N, 2] control displacements."""
         return self.interpolate(displacement) * self.window[..., None]
 
-    def backward(self, displacement: np.ndarray, iterations: int = 3) -> np.ndarray:
-        """[gh, gw, 2] source positions (region pixels) to sample for each grid point."""
-        return self.invert(self.forward(displacement), iterations)
-
     def invert(self, field: np.ndarray, iterations: int = 4) -> np.ndarray:
         """Backward map for a [gh, gw, 2] forward field on this grid (fixed-point steps)."""
         if not np.any(field):
