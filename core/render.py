@@ -1,9 +1,12 @@
 """The built-in warp renderer: portrait + one MotionTrack frame -> a full-resolution frame.
 
-Only a rectangle around the head moves: its control points (``deform``) become a coarse
-thin-plate-spline backward grid (``tps``), and the ONNX graph (``warp_graph``) samples the
-photo through it and darkens the opened mouth. Everything outside the rectangle is the
-photo, untouched.
+Only a rectangle around the head moves. Per frame, on a coarse grid over it: the
+expression's control points (``deform``) give a thin-plate-spline field (``tps``), the
+jaw adds its step, and the head's pose moves every grid point in 2.5-D (depth from the
+landmarks) as far as the head weight says; a few fixed-point steps invert that into a
+backward grid. The irises are moved in the photo (``eyes``), the mouth's inside and the
+closing lids are rasterised as masks (``overlays``), and one ONNX graph (``warp_graph``)
+samples, paints and returns the rectangle. Everything outside it is the photo, untouched.
 """
 
 from __future__ import annotations
