@@ -316,7 +316,12 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     def use_pack():
         state.pack = bpy.path.abspath(args["bad_pack"])
 
-    case("bad_pack", use_pack, lambda: setattr(state, "pack", "BUILTIN"))
+    case("bad_pack", use_pack, lambda: None)
+    # The scene keeps its pack folder even when the preferences' list changes.
+    prefs.packs.remove(0)
+    out["pack_kept"] = [state.pack_path, state.pack]
+    state.pack = "BUILTIN"
+    out["pack_builtin"] = state.pack_path
     if args.get("readonly"):
         case("readonly", lambda: setattr(state, "takes_folder", args["readonly"]),
              lambda: setattr(state, "takes_folder", "//vasa/"))

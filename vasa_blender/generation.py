@@ -20,7 +20,7 @@ from ..core.motion import MotionTrack
 from . import curves, plane, sources, takes, vse
 from .jobs import Job
 from .preferences import preferences
-from .props import BUILTIN_PACK, CONTROL_FIELDS
+from .props import CONTROL_FIELDS
 
 
 @dataclass
@@ -49,7 +49,7 @@ def settings_for(context: bpy.types.Context) -> pipeline.Settings:
     state = context.scene.talking_head
     prefs = preferences(context)
     values = {name: getattr(state, name) for name in CONTROL_FIELDS}
-    pack = None if state.pack in ("", BUILTIN_PACK) else state.pack
+    pack = state.pack_path or None
     return pipeline.Settings(
         fps=scene_fps(context.scene), pack=pack,
         provider=prefs.provider, threads=prefs.threads, frame_format=prefs.frame_format,
