@@ -142,28 +142,40 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     timings: dict[str, float] = {}
     t0 = clock = time.perf_counter()
 
-    def lap(name: str) -> None:
+    def lap(name: str) -> bool:
+        """Time a stage; True when a cancel came in during it (checked between stages, so
+        Esc during analysis stops before anything is written)."""
         nonlocal clock
         now = time.perf_counter()
         timings[name] = round(now - clock, 4)
         clock = now
+        return _is_cancelled(cancel)
+
+    def stopped() -> TakeResult:
+        report(1.0, "Cancelled")
+        return TakeResult(out_dir, "cancelled", 0, 0, rt.provider_summary(), timings)
 
     rt = runtime.Runtime(runtime.RuntimeConfig(settings.provider, settings.threads))
     report(0.0, "Reading inputs")
     pixels = load_image(image_path)
     samples = load_audio(audio_path)
-    lap("load")
+    if lap("load"):
+        return stopped()
     pack = open_pack(settings.pack, runtime=rt)
     face = FaceAnalyzer(pack).analyze(pixels, image_path.name)
-    lap("face")
+    if lap("face"):
+        return stopped()
     report(0.03, "Analysing the voice")
     features = compute_features(samples, settings.fps)
-    lap("audio_features")
+    if lap("audio_features"):
+        return stopped()
     track = generate_motion(features, settings.motion(), samples,
                             progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"))
-    lap("motion")
+    if lap("motion"):
+        return stopped()
     renderer = WarpRenderer(pixels, face, rt)
-    lap("renderer_setup")
+    if lap("renderer_setup"):
+        return stopped()
 
     frames_dir = prepare_output(out_dir, settings.overwrite)
     crop = FaceCrop(renderer.deformer, face.image_size, rt) if settings.output != "full" else None

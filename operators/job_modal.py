@@ -55,6 +55,9 @@ def _redraw(context: bpy.types.Context) -> None:
 class JobOperator:
     """Mixin for operators whose work is a Job; subclasses implement ``prepare``."""
 
+    _job: Job | None = None
+    _timer = None
+
     @classmethod
     def why_not(cls, context) -> str:
         """Empty when the operator can run; else the sentence Blender shows on its button."""
@@ -110,16 +113,29 @@ class JobOperator:
         return {"FINISHED"} if level == "INFO" else {"CANCELLED"}
 
     def execute(self, context):
+        if not bpy.app.background and context.window is not None:
+            return self._start_modal(context)  # e.g. Repeat Last: never freeze the UI
         begun = self._begin(context)
         if begun is None:
             return {"CANCELLED"}
         job, finish = begun
-        job.run()  # blocking: background mode, scripts and tests
+        job.run()  # blocking: background mode and scripts without a window
         return self._end(context, job, finish)
 
     def invoke(self, context, event):
-        if bpy.app.background:
+        if bpy.app.background or context.window is None:
             return self.execute(context)
+        return self._start_modal(context)
+
+    def cancel(self, context):
+        """Blender ends the modal without us (window closed, handlers freed): clean up."""
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        if _active.get("job") is self._job:
+            abandon_running()
+
+    def _start_modal(self, context):
         begun = self._begin(context)
         if begun is None:
             return {"CANCELLED"}
@@ -134,6 +150,7 @@ class JobOperator:
         job = self._job
         if _active.get("job") is not job:  # abandoned (file loaded): stop polling
             context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
             return {"CANCELLED"}
         if event.type == "ESC" and event.value == "PRESS":
             job.cancel()
@@ -147,6 +164,7 @@ class JobOperator:
         if not job.done:
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
         result = self._end(context, job, self._finish)
         _redraw(context)
         return result

@@ -8,7 +8,8 @@ It enables the Talking Head extension (installing ``--extension ZIP``, or the zi
 ``make extension`` left in ``dist/``, when it is not installed yet), builds a scene with an
 upright image plane, the sound strip on channel 1 from frame 1, and generates a take into
 ``DIR`` (``DIR/take_001/...``; a second run makes ``take_002``). It saves the .blend
-(default ``DIR/<image name>.blend``); with ``--video`` it renders the sequencer to an MP4
+(default ``DIR/<image name>.blend``, then ``<image name>_2.blend``...; an existing file is
+never overwritten); with ``--video`` it renders the sequencer to an MP4
 with AAC sound through Blender's FFmpeg output. Errors print one ``error:`` line and exit 2.
 """
 
@@ -78,6 +79,15 @@ def enable_extension(zip_path: Path | None) -> str:
     return module
 
 
+def free_blend_path(folder: Path, stem: str) -> Path:
+    """``folder/stem.blend``, or ``stem_2.blend``... when earlier runs left that one."""
+    path, n = folder / f"{stem}.blend", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}_{n}.blend"
+    return path
+
+
 def image_plane(image: bpy.types.Image) -> bpy.types.Object:
     """An upright plane (facing -Y, two units high) showing ``image`` through its material."""
     width, height = image.size
@@ -127,7 +137,11 @@ def run(args: argparse.Namespace) -> Path:
         if not path.is_file():
             raise BatchError(f"The {kind} file {path} does not exist; check the path.")
     out = args.out.resolve()
-    blend = (args.blend or out / f"{args.image.stem}.blend").resolve()
+    blend = (args.blend or free_blend_path(out, args.image.stem)).resolve()
+    for path, flag in ((blend, "--blend"), (args.video, "--video")):
+        if path is not None and path.exists():
+            raise BatchError(f"{path} already exists; choose another {flag} path (an "
+                             "existing file is never overwritten).")
     module = enable_extension(args.extension)
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene

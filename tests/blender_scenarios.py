@@ -13,6 +13,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 from importlib import import_module
 from pathlib import Path
 
@@ -315,7 +316,12 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     def use_pack():
         state.pack = bpy.path.abspath(args["bad_pack"])
 
-    case("bad_pack", use_pack, lambda: setattr(state, "pack", "BUILTIN"))
+    case("bad_pack", use_pack, lambda: None)
+    # The scene keeps its pack folder even when the preferences' list changes.
+    prefs.packs.remove(0)
+    out["pack_kept"] = [state.pack_path, state.pack]
+    state.pack = "BUILTIN"
+    out["pack_builtin"] = state.pack_path
     if args.get("readonly"):
         case("readonly", lambda: setattr(state, "takes_folder", args["readonly"]),
              lambda: setattr(state, "takes_folder", "//vasa/"))
@@ -407,9 +413,14 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
     op = Op()
     start(op)
     op._job.wait(0.5)
-    bpy.ops.wm.read_homefile(use_empty=True)  # load_pre cuts the job off
-    out["abandoned"] = {"registered": jobs.running_job() is not None,
-                        "job_done": op._job.done,
+    bpy.ops.wm.read_homefile(use_empty=True)  # load_pre cuts the job off, without waiting
+    registered = jobs.running_job() is not None
+    job_done = op._job.wait(60)
+    for _ in range(100):  # the folder goes right after the worker stops
+        if len(list((work / "vasa").iterdir())) == 1:
+            break
+        time.sleep(0.05)
+    out["abandoned"] = {"registered": registered, "job_done": job_done,
                         "folders": sorted(p.name for p in (work / "vasa").iterdir()),
                         "modal": sorted(op.modal(context, timer))}
     return out

@@ -206,8 +206,8 @@ def test_rerender_renders_only_what_the_curves_changed(extension_zip, clip, tmp_
                      yaw_keys=yaw_keys, pitch_keys=pitch_keys, shift=shift)
     folder = Path(r["folder"])
 
-    def differ(a, b):
-        return sorted(int(n[6:12]) - 1 for n in a if a[n] != b[n])
+    def differ(a, b):  # 0-based frames whose file changed (frame_000000 holds frame 1)
+        return sorted(int(n[6:12]) - 1 for n in a if a[n] != b[n] and n[6:12] != "000000")
 
     assert differ(r["before"], r["after_yaw"]) == yaw_keys
     np.testing.assert_allclose(np.degrees(r["rotation_synced"]), 18.0, atol=1e-3)
@@ -279,6 +279,7 @@ def test_bad_inputs_report_one_sentence_and_change_nothing(extension_zip, clip, 
                      audio=clip, silent=silent, corrupt=corrupt, gray=gray, readonly=readonly,
                      bad_pack=bad_pack)
     assert "Save the .blend file first" in r["unsaved"]
+    assert r["pack_kept"] == [str(bad_pack), str(bad_pack)] and r["pack_builtin"] == ""
     expected = {"silent": "silent", "corrupt_sound": "corrupt", "no_face": "face",
                 "missing_image": "no file on disk", "readonly": "not writable",
                 "bad_pack": "face_landmark.onnx"}
@@ -342,3 +343,11 @@ def test_batch_script_reports_bad_input_in_one_line(extension_zip, tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: The image file {tmp_path / 'nobody.png'} does not exist; check the path.")
     assert not (tmp_path / "out").exists()
+    # An existing .blend is never overwritten.
+    mine = tmp_path / "mine.blend"
+    mine.write_bytes(b"my work")
+    cmd[cmd.index("--image") + 1] = str(SAMPLE_IMAGE)
+    done = subprocess.run(cmd + ["--blend", str(mine)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 2 and "already exists" in done.stderr.splitlines()[-1]
+    assert mine.read_bytes() == b"my work" and not (tmp_path / "out").exists()

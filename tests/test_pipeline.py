@@ -381,16 +381,28 @@ def test_cancel_event_from_progress_keeps_complete_frames(clips, tmp_path: Path)
     assert seen[-1] == "Cancelled"
 
 
-def test_cancel_callable_stops_before_the_first_frame(clips, tmp_path: Path):
+def test_cancel_callable_stops_before_anything_is_written(clips, tmp_path: Path):
     out = tmp_path / "take"
     result = generate(SAMPLE_IMAGE, clips[0.6], out, Settings(), cancel=lambda: True)
     assert result.status == "cancelled"
-    assert result.frames_written == 0
-    record = run_json(out)
-    assert record["status"] == "cancelled"
-    assert record["stopped_at_frame"] == record["frames_written"] == 0
-    assert frame_files(out) == []
-    assert (out / "motion.npz").is_file()
+    assert result.frames_written == 0 and result.n_frames == 0
+    assert not out.exists()  # cancelled between analysis stages: the take folder never made
+
+
+def test_cancel_during_analysis_stops_at_the_next_stage(clips, tmp_path: Path):
+    out = tmp_path / "take"
+    stop = threading.Event()
+    messages = []
+
+    def progress(fraction: float, message: str) -> None:
+        messages.append(message)
+        if message == "Analysing the voice":
+            stop.set()
+
+    result = generate(SAMPLE_IMAGE, clips[0.6], out, Settings(), progress, stop)
+    assert result.status == "cancelled" and not out.exists()
+    assert "audio_features" in result.timings and "motion" not in result.timings
+    assert messages[-1] == "Cancelled"
 
 
 def test_ctrl_c_during_render_is_a_clean_cancel(clips, tmp_path: Path):

@@ -51,8 +51,10 @@ def draw_controls(layout, context) -> None:
 
 def draw_run(layout, context) -> None:
     state = context.scene.talking_head
-    if state.running and running_job() is not None:
-        layout.progress(factor=state.progress, type="BAR", text=state.status or "Working")
+    job = running_job()
+    if job is not None:  # the job itself, not scene properties that undo or a file restore
+        text = "Cancelling..." if job.cancelled else job.message
+        layout.progress(factor=job.progress, type="BAR", text=f"{job.label}: {text}")
         layout.operator("talking_head.cancel", icon="CANCEL")
         return
     reason = sources.why_not(context)

@@ -136,7 +136,7 @@ def read_track(obj: bpy.types.Object, stored: MotionTrack, frame_start: int) -> 
             prop_edited = np.abs(values - stored.data[:, j]).max(initial=0) > TOLERANCE
             rot_edited = np.abs(rot - stored.data[:, j]).max(initial=0) > 1e-3
             if rot_edited:
-                if prop_edited:
+                if prop_edited and np.abs(rot - values).max(initial=0) > 1e-3:
                     notes.append(f"{name} was edited both as a property and as the rotation; "
                                  "the rotation was used.")
                 values = rot.astype(np.float32)

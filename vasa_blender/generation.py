@@ -20,7 +20,7 @@ from ..core.motion import MotionTrack
 from . import curves, plane, sources, takes, vse
 from .jobs import Job
 from .preferences import preferences
-from .props import BUILTIN_PACK, CONTROL_FIELDS
+from .props import CONTROL_FIELDS
 
 
 @dataclass
@@ -49,7 +49,7 @@ def settings_for(context: bpy.types.Context) -> pipeline.Settings:
     state = context.scene.talking_head
     prefs = preferences(context)
     values = {name: getattr(state, name) for name in CONTROL_FIELDS}
-    pack = None if state.pack in ("", BUILTIN_PACK) else state.pack
+    pack = state.pack_path or None
     return pipeline.Settings(
         fps=scene_fps(context.scene), pack=pack,
         provider=prefs.provider, threads=prefs.threads, frame_format=prefs.frame_format,
@@ -57,11 +57,12 @@ def settings_for(context: bpy.types.Context) -> pipeline.Settings:
 
 
 def plan(context: bpy.types.Context) -> Plan:
-    """Resolve inputs and pick a new take folder; raises sources.InputMissing."""
+    """Resolve inputs and reserve a new take folder; raises sources.InputMissing."""
     inputs = sources.resolve(context)
+    settings = settings_for(context)
     root = takes.takes_root(context)
-    name = takes.new_take_name(context.scene.talking_head, root)
-    return Plan(name, root / name, inputs, settings_for(context))
+    name, folder = takes.reserve_folder(context.scene.talking_head, root)
+    return Plan(name, folder, inputs, settings)
 
 
 def _materialise(folder: Path, name: str, data: bytes) -> Path:
@@ -86,15 +87,18 @@ def make_job(p: Plan) -> Job:
 
 
 def abandon(p: Plan, job: Job) -> None:
-    """The job was cut off (a file was loaded, the extension disabled): drop its folder."""
+    """The job was cut off (a file was loaded, the extension disabled): stop it and drop its
+    folder once the worker has really stopped writing into it (never blocks the UI)."""
     job.cancel()
-    job.wait(30)
-    takes.discard_folder(p.folder)
+    job.on_done(lambda: takes.discard_folder(p.folder))
 
 
 def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
-    """Build the scene from a finished job: returns (report level, message)."""
-    state = scene.talking_head
+    """Build the scene from a finished job: returns (report level, message).
+
+    All or nothing: every input is looked up again and checked before anything is created,
+    and if building fails half-way, what was made is removed with the take's folder.
+    """
     result = job.result
     if job.error or result is None or result.status != "complete":
         takes.discard_folder(p.folder)
@@ -102,36 +106,79 @@ def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
             return "ERROR", job.error
         return "WARNING", f"{p.take} cancelled; nothing was added and earlier takes are intact."
     inputs = p.inputs
+    node = None
+    if inputs.plane:
+        node = sources.find_texture_node(inputs.plane, inputs.material, inputs.texture_node)
+        if node is None:
+            takes.discard_folder(p.folder)
+            return "ERROR", (f"The image plane '{inputs.plane}' or its material changed while "
+                             f"{p.take} was made; nothing was added, generate again.")
+    made: list = []
+    try:
+        return _build(scene, p, result, node, made)
+    except Exception as exc:  # noqa: BLE001 - roll back, then say it in one sentence
+        import traceback
+
+        traceback.print_exc()
+        _roll_back(scene, made)
+        takes.discard_folder(p.folder)
+        return "ERROR", (f"{p.take} could not be added to the scene ({type(exc).__name__}: "
+                         f"{exc}); nothing was added, earlier takes are intact.")
+
+
+def _roll_back(scene: bpy.types.Scene, made: list) -> None:
+    for kind, item in reversed(made):
+        if kind == "strip":
+            vse.remove_strip(scene, item)
+        elif kind == "object":
+            bpy.data.objects.remove(item)
+        elif kind == "image":
+            bpy.data.images.remove(item)
+        elif kind == "texture":
+            node, image = item
+            node.image = image
+
+
+def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
+    inputs = p.inputs
+    state = scene.talking_head
+    plane_obj = bpy.data.objects.get(inputs.plane) if inputs.plane else None
+    original = bpy.data.images.get(inputs.original_image) if inputs.original_image else None
     track = MotionTrack.load(p.folder / "motion.npz")
     fmt = p.settings.frame_format
     frames = [result.frames_dir / frame_name(i, fmt) for i in range(1, track.n_frames + 1)]
+    plane.write_hold_frame(frames[0])
     duration = min(inputs.frame_final_duration, track.n_frames - inputs.frame_offset_start)
     start = inputs.frame_final_start
     channel = vse.free_channel(scene, inputs.channel, start, start + duration)
     strip = vse.add_image_strip(scene, p.take, frames, channel, inputs.frame_start,
                                 inputs.frame_offset_start, duration)
+    made.append(("strip", strip))
     strip.directory = takes.portable(result.frames_dir) + "/"
 
-    collection = (inputs.plane.users_collection[0] if inputs.plane is not None
-                  and inputs.plane.users_collection else scene.collection)
-    controller = curves.create_controller(f"{p.take} Controller", inputs.plane, collection)
+    collection = (plane_obj.users_collection[0] if plane_obj is not None
+                  and plane_obj.users_collection else scene.collection)
+    controller = curves.create_controller(f"{p.take} Controller", plane_obj, collection)
+    made.append(("object", controller))
     controller[curves.CONTROLLER_KEY] = p.take
     curves.write_track(controller, track, inputs.frame_start)
 
     take_image = None
-    if inputs.plane is not None and inputs.texture_node is not None:
-        take_image = plane.sequence_image(frames[0], f"{p.take} frames", inputs.original_image)
+    if node is not None:
+        take_image = plane.sequence_image(frames[0], f"{p.take} frames", original)
+        made.append(("image", take_image))
         take_image.filepath = takes.portable(frames[0])
-        plane.play_take(inputs.texture_node, take_image, inputs.frame_start, track.n_frames)
+        made.append(("texture", (node, node.image)))
+        plane.play_take(node, take_image, inputs.frame_start, track.n_frames)
 
-    settings = asdict(p.settings)
     takes.add_record(
         state, p.take, folder=takes.portable(p.folder), source=inputs.source,
         image_path=str(inputs.image_path or ""), audio_path=str(inputs.audio_path or ""),
-        sound_strip=inputs.sound_strip, strip=strip.name, plane=inputs.plane,
-        controller=controller, original_image=inputs.original_image, take_image=take_image,
+        sound_strip=inputs.sound_strip, strip=strip.name, plane=plane_obj,
+        controller=controller, original_image=original, take_image=take_image,
         frame_start=inputs.frame_start, n_frames=track.n_frames, fps=p.settings.fps,
-        seed=p.settings.seed, frame_format=fmt, settings=settings, provider=result.provider)
+        seed=p.settings.seed, frame_format=fmt, settings=asdict(p.settings),
+        provider=result.provider)
     state.provider = result.provider
     notes = "; ".join(result.notes)
     message = f"{p.take}: {track.n_frames} frames on channel {channel} ({result.provider})"

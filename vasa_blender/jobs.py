@@ -30,6 +30,8 @@ class Job:
         self.error: str | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._after: Callable[[], None] | None = None
 
     def _report(self, fraction: float, message: str) -> None:
         self.progress, self.message = float(fraction), message
@@ -45,7 +47,20 @@ class Job:
             self.error = (f"{self.label} failed unexpectedly ({type(exc).__name__}: {exc}); "
                           "see the system console and report it.")
         finally:
-            self._done.set()
+            with self._lock:
+                self._done.set()
+                after, self._after = self._after, None
+            if after is not None:
+                after()
+
+    def on_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the work has ended: now if it has, else on the worker
+        thread right after it ends (so it must not touch ``bpy``)."""
+        with self._lock:
+            if not self._done.is_set():
+                self._after = callback
+                return
+        callback()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name=f"talking-head {self.label}",

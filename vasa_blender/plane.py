@@ -6,6 +6,7 @@ property), so *Show Photo* / *Show Take* switch the texture back and forth.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import bpy
@@ -13,13 +14,22 @@ import bpy
 TAKE_KEY = "talking_head_take"  # custom property on a take image: its original image's name
 
 
+def write_hold_frame(first: Path) -> None:
+    """Copy frame 1 to frame 0: before its start frame Blender's image user asks for frame
+    0 of a sequence (it clamps to 0, not to 1), which would show as a missing image."""
+    hold = first.with_name(first.name.replace("000001", "000000"))
+    tmp = hold.with_name(f".{hold.name}.tmp")
+    shutil.copyfile(first, tmp)
+    tmp.replace(hold)
+
+
 def sequence_image(first_frame: Path, name: str, original: bpy.types.Image) -> bpy.types.Image:
     """A new image datablock reading the take's frames as a sequence."""
     image = bpy.data.images.load(str(first_frame), check_existing=False)
     image.name = name
     image.source = "SEQUENCE"
-    image[TAKE_KEY] = original.name
     if original is not None:
+        image[TAKE_KEY] = original.name
         image.alpha_mode = original.alpha_mode
     return image
 

@@ -54,8 +54,28 @@ def _pack_items(_self, context):
         path = bpy.path.abspath(entry.path)
         if path:
             items.append((path, bpy.path.basename(path.rstrip("/\\")) or path, path))
+    if _self is not None and _self.pack_path and all(i[0] != _self.pack_path for i in items):
+        # A folder this scene uses but the preferences no longer list: keep showing it.
+        items.append((_self.pack_path, bpy.path.basename(_self.pack_path.rstrip("/\\")),
+                      _self.pack_path))
     _pack_items_cache[:] = items
     return _pack_items_cache
+
+
+def _get_pack(self) -> int:
+    """The picker shows the stored folder (an enum alone would store a list index, and
+    editing the preferences' list would silently switch packs)."""
+    items = _pack_items(self, bpy.context)
+    for index, item in enumerate(items):
+        if item[0] == (self.pack_path or BUILTIN_PACK):
+            return index
+    return 0
+
+
+def _set_pack(self, index: int) -> None:
+    items = _pack_items(self, bpy.context)
+    chosen = items[index][0] if 0 <= index < len(items) else BUILTIN_PACK
+    self.pack_path = "" if chosen == BUILTIN_PACK else chosen
 
 
 def _is_image_plane(_self, obj: bpy.types.Object) -> bool:
@@ -103,7 +123,9 @@ class TalkingHeadState(bpy.types.PropertyGroup):
         options=compat.RELATIVE_PATH_OPTIONS,
         description="Where takes are written; // means beside the .blend file")
 
-    pack: EnumProperty(name="Model Pack", items=_pack_items,
+    pack_path: StringProperty(name="Model Pack Folder", subtype="DIR_PATH",
+                              description="The model pack of new takes; empty = built-in")
+    pack: EnumProperty(name="Model Pack", items=_pack_items, get=_get_pack, set=_set_pack,
                        description="Models for new takes (folders are listed in the "
                                    "extension's preferences)")
 

@@ -21,13 +21,17 @@ class InputMissing(Exception):
 
 @dataclass
 class Inputs:
+    """Plain values only: Blender data is named, never held, because a modal job outlives
+    any Python reference to it (undo, deletion); ``finish`` looks the names up again."""
+
     image_path: Path | None  # None when the image is packed: see image_bytes
     image_bytes: bytes | None
     image_name: str
     source: str  # what the portrait came from, for the take record
-    plane: bpy.types.Object | None
-    texture_node: bpy.types.ShaderNodeTexImage | None
-    original_image: bpy.types.Image | None
+    plane: str  # object name, "" when the source is not an image plane
+    material: str  # the plane's material and its image texture node
+    texture_node: str
+    original_image: str  # image datablock name, "" for an image strip
     audio_path: Path | None
     audio_bytes: bytes | None
     audio_name: str
@@ -39,25 +43,32 @@ class Inputs:
     channel: int
 
 
-def image_texture_node(obj: bpy.types.Object) -> bpy.types.ShaderNodeTexImage | None:
-    """The image texture node of the object's material (the one feeding a shader first)."""
+def texture_slot(obj: bpy.types.Object) -> tuple[bpy.types.Material | None,
+                                                 bpy.types.ShaderNodeTexImage | None]:
+    """The material and image texture node of an image plane: the first texture that feeds
+    a shader, else the first with an image; (None, None) when there is none."""
     if obj is None or obj.type != "MESH":
-        return None
-    nodes = []
+        return None, None
+    found = []
     for slot in obj.material_slots:
         mat = slot.material
         if mat is None or not mat.use_nodes or mat.node_tree is None:
             continue
-        nodes += [n for n in mat.node_tree.nodes if n.type == "TEX_IMAGE" and n.image]
-    linked = [n for n in nodes if any(o.is_linked for o in n.outputs)]
-    return (linked or nodes or [None])[0]
+        found += [(mat, n) for n in mat.node_tree.nodes if n.type == "TEX_IMAGE" and n.image]
+    linked = [pair for pair in found if any(o.is_linked for o in pair[1].outputs)]
+    return (linked or found or [(None, None)])[0]
 
 
-def _file_or_packed(datablock, kind: str) -> tuple[Path | None, bytes | None]:
-    """A file path for an image or sound datablock, or its packed bytes."""
+def image_texture_node(obj: bpy.types.Object) -> bpy.types.ShaderNodeTexImage | None:
+    return texture_slot(obj)[1]
+
+
+def _file_or_packed(datablock, kind: str, read: bool) -> tuple[Path | None, bytes | None]:
+    """A file path for an image or sound datablock, or its packed bytes (read only when
+    ``read``: the panel checks inputs on every redraw)."""
     packed = getattr(datablock, "packed_file", None)
     if packed is not None:
-        return None, bytes(packed.data)
+        return None, bytes(packed.data) if read else b""
     path = Path(bpy.path.abspath(datablock.filepath, library=datablock.library))
     if not datablock.filepath or not path.is_file():
         raise InputMissing(f"The {kind} '{datablock.name}' has no file on disk "
@@ -65,7 +76,17 @@ def _file_or_packed(datablock, kind: str) -> tuple[Path | None, bytes | None]:
     return path, None
 
 
-def _portrait(state) -> tuple:
+def find_texture_node(plane: str, material: str, node: str):
+    """The image texture node named in Inputs, or None when any of it is gone."""
+    obj = bpy.data.objects.get(plane)
+    mat = bpy.data.materials.get(material)
+    if obj is None or mat is None or mat.node_tree is None:
+        return None
+    found = mat.node_tree.nodes.get(node)
+    return found if found is not None and found.type == "TEX_IMAGE" else None
+
+
+def _portrait(state, read: bool) -> tuple:
     kind = state.source_kind
     if kind == "PLANE":
         obj = state.source_object
@@ -75,7 +96,7 @@ def _portrait(state) -> tuple:
         if obj is None:
             raise InputMissing("Choose an image plane: a mesh whose material has an image "
                                "texture.")
-        node = image_texture_node(obj)
+        material, node = texture_slot(obj)
         if node is None:
             raise InputMissing(f"'{obj.name}' has no image texture in its material; pick an "
                                "image plane.")
@@ -87,14 +108,15 @@ def _portrait(state) -> tuple:
                 raise InputMissing(f"'{obj.name}' plays a take whose original image is gone; "
                                    "set its image texture back to the photo.")
             image = original
-        path, data = _file_or_packed(image, "image")
-        return path, data, image.name, f"plane:{obj.name}", obj, node, image
+        path, data = _file_or_packed(image, "image", read)
+        return (path, data, image.name, f"plane:{obj.name}", obj.name, material.name,
+                node.name, image.name)
     if kind == "IMAGE":
         image = state.source_image
         if image is None:
             raise InputMissing("Choose an image for the portrait.")
-        path, data = _file_or_packed(image, "image")
-        return path, data, image.name, f"image:{image.name}", None, None, image
+        path, data = _file_or_packed(image, "image", read)
+        return path, data, image.name, f"image:{image.name}", "", "", "", image.name
     strip = compat.find_strip(bpy.context.scene, state.source_strip)
     if strip is None or strip.type != "IMAGE":
         raise InputMissing("Choose an image strip for the portrait.")
@@ -102,7 +124,7 @@ def _portrait(state) -> tuple:
     if not path.is_file():
         raise InputMissing(f"The image strip '{strip.name}' points to a missing file "
                            f"({path}); fix its path.")
-    return path, None, path.name, f"strip:{strip.name}", None, None, None
+    return path, None, path.name, f"strip:{strip.name}", "", "", "", ""
 
 
 def sound_strip(scene: bpy.types.Scene, name: str):
@@ -120,16 +142,17 @@ def sound_strip(scene: bpy.types.Scene, name: str):
     raise InputMissing("The scene has several sound strips; choose the voice.")
 
 
-def resolve(context: bpy.types.Context) -> Inputs:
+def resolve(context: bpy.types.Context, read: bool = True) -> Inputs:
     """The inputs of the next take, or InputMissing saying what to fix."""
     scene = context.scene
     state = scene.talking_head
-    path, data, name, source, plane, node, original = _portrait(state)
+    path, data, name, source, plane, material, node, original = _portrait(state, read)
     strip = sound_strip(scene, state.sound_strip)
     if strip.sound is None:
         raise InputMissing(f"The sound strip '{strip.name}' has no sound; choose another.")
-    audio_path, audio_bytes = _file_or_packed(strip.sound, "sound")
-    return Inputs(path, data, name, source, plane, node, original, audio_path, audio_bytes,
+    audio_path, audio_bytes = _file_or_packed(strip.sound, "sound", read)
+    return Inputs(path, data, name, source, plane, material, node, original, audio_path,
+                  audio_bytes,
                   Path(strip.sound.filepath).name or f"{strip.name}.wav", strip.name,
                   int(strip.frame_start), int(strip.frame_offset_start),
                   int(strip.frame_final_start), int(strip.frame_final_duration),
@@ -139,7 +162,7 @@ def resolve(context: bpy.types.Context) -> Inputs:
 def why_not(context: bpy.types.Context) -> str:
     """Empty when a take can be generated now; else the sentence the panel shows."""
     try:
-        resolve(context)
+        resolve(context, read=False)
         from .takes import takes_root
 
         takes_root(context)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import bpy
 
+from ..core.frames_io import output_error
 from .sources import InputMissing
 
 
@@ -49,8 +50,22 @@ def new_take_name(state, root: Path) -> str:
     return f"take_{n:03d}"
 
 
+def reserve_folder(state, root: Path) -> tuple[str, Path]:
+    """Create the next free take folder (atomically: another Blender or a batch run writing
+    to the same place gets another name) and return its name and path."""
+    while True:
+        name = new_take_name(state, root)
+        try:
+            (root / name).mkdir(parents=True)
+            return name, root / name
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise InputMissing(str(output_error(root / name, exc))) from exc
+
+
 def discard_folder(folder: Path) -> None:
-    """Remove a take folder this job created (after a cancel or a failure)."""
+    """Remove a take folder this job reserved (after a cancel or a failure)."""
     shutil.rmtree(folder, ignore_errors=True)
 
 
