@@ -177,8 +177,8 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     if lap("renderer_setup"):
         return stopped()
 
-    frames_dir = prepare_output(out_dir, settings.overwrite)
     crop = FaceCrop(renderer.deformer, face.image_size, rt) if settings.output != "full" else None
+    frames_dir = prepare_output(out_dir, settings.overwrite)
     crop_dir = out_dir / CROP_DIR if settings.output == "both" else None
     if crop_dir is not None:  # crops beside the full frames
         shutil.rmtree(crop_dir, ignore_errors=True)
