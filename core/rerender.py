@@ -7,6 +7,7 @@ only when all of them are done, so a cancel or a failure leaves the take exactly
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -19,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from . import runtime
+from .crop import FaceCrop
 from .errors import VasaError
 from .face import FaceAnalyzer
 from .frames_io import FrameWriter, frame_name, output_error, write_json
 from .image import load_image
 from .motion import MotionTrack
 from .pack import open_pack, sha256_file
-from .pipeline import FRAMES_DIR, Progress, _is_cancelled
+from .pipeline import CROP_DIR, FRAMES_DIR, Progress, _is_cancelled
 from .render import WarpRenderer
 
 STAGING_DIR = ".rerender"
@@ -110,26 +112,38 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
         pixels, image_path.name)
     renderer = WarpRenderer(pixels, face, rt)
     fmt = settings.get("frame_format", "png")
-    frames_dir = out_dir / FRAMES_DIR
+    output = settings.get("output", "full")
+    crop = FaceCrop(renderer.deformer, face.image_size, rt) if output != "full" else None
+    # Folder -> what goes in it, as the take was made (see pipeline.generate).
+    targets = {FRAMES_DIR: crop if output == "crop512" else None}
+    if output == "both":
+        targets[CROP_DIR] = crop
     staging = out_dir / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        staging.mkdir()
+        for folder in targets:
+            (staging / folder).mkdir(parents=True)
     except OSError as exc:
         raise output_error(staging / "x", exc) from exc
 
     provenance = {"Software": f"{record['engine']['name']} {record['engine']['version']}",
                   "Description": "Synthetic talking-head video frame (re-rendered from "
                                  "edited motion)."}
+    writers = {folder: FrameWriter(staging / folder, provenance,
+                                   settings.get("png_compression", 1), fmt=fmt)
+               for folder in targets}
     status = "complete"
     try:
-        with FrameWriter(staging, provenance, settings.get("png_compression", 1),
-                         fmt=fmt) as writer:
+        with contextlib.ExitStack() as stack:
+            for writer in writers.values():
+                stack.enter_context(writer)
             for k, i in enumerate(changed):
                 if _is_cancelled(cancel):
                     status = "cancelled"
                     break
-                writer.put(i + 1, renderer.render(track.frame(i)))
+                frame = renderer.render(track.frame(i))
+                for folder, transform in targets.items():
+                    writers[folder].put(i + 1, transform(frame) if transform else frame)
                 report(0.05 + 0.9 * (k + 1) / len(changed),
                        f"Frame {i + 1} ({k + 1} of {len(changed)} changed)")
     except KeyboardInterrupt:
@@ -144,9 +158,10 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
 
     # Every changed frame is on disk: swap them in, then record the new motion.
     try:
-        for i in changed:
-            name = frame_name(i + 1, fmt)
-            (staging / name).replace(frames_dir / name)
+        for folder in targets:
+            for i in changed:
+                name = frame_name(i + 1, fmt)
+                (staging / folder / name).replace(out_dir / folder / name)
         track.meta = dict(old.meta) | {"edited": True}
         track.save(out_dir / "motion.npz")
         record.setdefault("rerenders", []).append({
@@ -156,7 +171,7 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
         })
         write_json(out_dir / "run.json", record)
     except OSError as exc:
-        raise output_error(frames_dir / "x", exc) from exc
+        raise output_error(out_dir / FRAMES_DIR / "x", exc) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report(1.0, f"Re-rendered {len(changed)} frames")

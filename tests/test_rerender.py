@@ -158,3 +158,19 @@ def test_unknown_frame_format_is_refused_before_writing(tmp_path: Path, clip: Pa
     with pytest.raises(VasaError, match="Frame format"):
         generate(SAMPLE_IMAGE, clip, tmp_path / "t", Settings(frame_format="tiff"))
     assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize("output", ["both", "crop512"])
+def test_rerender_keeps_the_face_crops_in_step(tmp_path: Path, clip: Path, output: str):
+    take = tmp_path / "take"
+    generate(SAMPLE_IMAGE, clip, take, Settings(fps=6, output=output))
+    folders = ["frames", "crop512"] if output == "both" else ["frames"]
+    before = {f: {p.name: digest(p) for p in sorted((take / f).iterdir())} for f in folders}
+    _, track = read_take(take)
+    track["head_yaw"][2] = 15.0
+    assert rerender(take, track).changed == [2]
+    for folder in folders:
+        after = {p.name: digest(p) for p in sorted((take / folder).iterdir())}
+        assert [n for n in after if after[n] != before[folder][n]] == [frame_name(3)], folder
+    crop = cv2.imread(str(take / folders[-1] / frame_name(3)))
+    assert crop.shape[:2] == (512, 512)
