@@ -144,7 +144,9 @@ def register_cycle(zip_path: str, work: Path, args: dict) -> dict:
         addon = bpy.context.preferences.addons.get(MODULE)
         return {"scene_prop": hasattr(bpy.types.Scene, "talking_head"),
                 "classes": sorted(n for n in dir(bpy.types) if n.startswith("TALKING_HEAD_")),
-                "prefs": addon is not None and addon.preferences is not None}
+                "prefs": addon is not None and addon.preferences is not None,
+                "handlers": sum(h.__module__.startswith(MODULE)
+                                for h in bpy.app.handlers.load_pre)}
 
     seen.append(snapshot())
     bpy.ops.preferences.addon_disable(module=MODULE)

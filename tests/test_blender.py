@@ -80,12 +80,13 @@ def test_zip_leaves_development_files_out(extension_zip: Path):
 def test_register_unregister_register_leaves_nothing_behind(extension_zip, tmp_path):
     result = run_scenario("register_cycle", extension_zip, tmp_path)
     on, off, again, cycled, off_again = result["snapshots"]
-    assert on["scene_prop"] and on["prefs"], on
+    assert on["scene_prop"] and on["prefs"] and on["handlers"] == 1, on
     for kind in ("OT_generate", "OT_rerender", "OT_cancel", "PT_vse_main", "PT_view3d_main",
                  "PT_vse_run", "PT_view3d_takes", "UL_takes"):
         assert f"TALKING_HEAD_{kind}" in on["classes"], kind
     for snapshot in (off, off_again):
-        assert snapshot == {"scene_prop": False, "classes": [], "prefs": False}, snapshot
+        assert snapshot == {"scene_prop": False, "classes": [], "prefs": False,
+                            "handlers": 0}, snapshot
     assert again == on and cycled == on
 
 
