@@ -169,7 +169,6 @@ class FrameWriter:
         self.text = text
         self.compression = compression
         self.written = 0  # index of the last frame known complete on disk
-        self.count = 0  # how many frames are complete on disk
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
         self._reported = False
@@ -190,7 +189,6 @@ class FrameWriter:
                         else encode_frame(frame, self.fmt, self.text, self.compression))
                 write_atomic(self.folder / frame_name(index, self.fmt), data)
                 self.written = index
-                self.count += 1
             except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
                 self._error = exc
 

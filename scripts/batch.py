@@ -16,6 +16,7 @@ with AAC sound through Blender's FFmpeg output. Errors print one ``error:`` line
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -151,9 +152,8 @@ def run(args: argparse.Namespace) -> Path:
     except RuntimeError as exc:
         raise BatchError(f"Blender cannot read the image {args.image} ({exc}).") from exc
     plane = image_plane(image)
-    editor = scene.sequence_editor_create()
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    sound = strips.new_sound("voice", str(args.audio.resolve()), 1, 1)
+    compat = importlib.import_module(f"{module}.vasa_blender.compat")  # version helpers
+    sound = compat.strips(scene).new_sound("voice", str(args.audio.resolve()), 1, 1)
     scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
     state = scene.talking_head
     state.source_kind, state.source_object = "PLANE", plane

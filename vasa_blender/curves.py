@@ -40,9 +40,7 @@ def group_of(name: str) -> str:
 
 
 def _ui_range(name: str) -> dict:
-    if name in ("head_yaw", "head_pitch", "head_roll"):
-        return {"soft_min": -30.0, "soft_max": 30.0, "description": f"{name} in degrees"}
-    if name in ("gaze_yaw", "gaze_pitch"):
+    if name in ("head_yaw", "head_pitch", "head_roll", "gaze_yaw", "gaze_pitch"):
         return {"soft_min": -30.0, "soft_max": 30.0, "description": f"{name} in degrees"}
     if name in ("head_x", "head_y"):
         return {"soft_min": -0.5, "soft_max": 0.5, "description": f"{name} in face widths"}

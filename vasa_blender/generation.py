@@ -147,7 +147,7 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
     track = MotionTrack.load(p.folder / "motion.npz")
     fmt = p.settings.frame_format
     frames = [result.frames_dir / frame_name(i, fmt) for i in range(1, track.n_frames + 1)]
-    plane.write_hold_frame(frames[0])
+    plane.write_hold_frame(result.frames_dir, fmt)
     duration = min(inputs.frame_final_duration, track.n_frames - inputs.frame_offset_start)
     start = inputs.frame_final_start
     channel = vse.free_channel(scene, inputs.channel, start, start + duration)

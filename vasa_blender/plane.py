@@ -11,13 +11,17 @@ from pathlib import Path
 
 import bpy
 
+from ..core.frames_io import frame_name
+
 TAKE_KEY = "talking_head_take"  # custom property on a take image: its original image's name
 
 
-def write_hold_frame(first: Path) -> None:
+def write_hold_frame(frames_dir: Path, fmt: str) -> None:
     """Copy frame 1 to frame 0: before its start frame Blender's image user asks for frame
     0 of a sequence (it clamps to 0, not to 1), which would show as a missing image."""
-    hold = first.with_name(first.name.replace("000001", "000000"))
+    first, hold = frames_dir / frame_name(1, fmt), frames_dir / frame_name(0, fmt)
+    if not first.is_file():
+        return
     tmp = hold.with_name(f".{hold.name}.tmp")
     shutil.copyfile(first, tmp)
     tmp.replace(hold)

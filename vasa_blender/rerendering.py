@@ -13,8 +13,8 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import VasaError
-from ..core.frames_io import frame_name
 from ..core.motion import MotionTrack
+from ..core.pipeline import FRAMES_DIR
 from ..core.rerender import changed_frames, read_take, rerender
 from . import compat, curves, plane, takes, vse
 from .jobs import Job
@@ -50,9 +50,7 @@ def make_job(p: RerenderPlan) -> Job:
 
 def refresh(scene: bpy.types.Scene, take) -> None:
     """Show the new frames: drop cached images of the strip and the plane's texture."""
-    first = takes.absolute(take.folder) / "frames" / frame_name(1, take.frame_format)
-    if first.is_file():
-        plane.write_hold_frame(first)
+    plane.write_hold_frame(takes.absolute(take.folder) / FRAMES_DIR, take.frame_format)
     strip = compat.find_strip(scene, take.strip)
     if strip is not None:
         vse.refresh_strip(strip)

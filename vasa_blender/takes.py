@@ -88,10 +88,9 @@ def active_take(context: bpy.types.Context):
     editor = context.scene.sequence_editor
     if context.area is not None and context.area.type == "SEQUENCE_EDITOR" and editor:
         strip = editor.active_strip
-        if strip is not None:
-            for take in state.takes:
-                if take.strip == strip.name:
-                    return take
+        take = take_for_strip(state, strip.name) if strip is not None else None
+        if take is not None:
+            return take
     if 0 <= state.active_take < len(state.takes):
         return state.takes[state.active_take]
     return None
