@@ -80,8 +80,8 @@ def _add_generate(sub) -> None:
 
 
 def _generate(args) -> int:
-    from .frames_io import frame_pattern_printf
-    from .pipeline import Settings, generate
+    from .take.frames import frame_pattern_printf
+    from .take.generate import Settings, generate
 
     settings = Settings(fps=args.fps, seed=args.seed, motion_intensity=args.intensity,
                         lipsync_strength=args.lipsync_strength,
@@ -107,7 +107,7 @@ def _generate(args) -> int:
     if result.status == "cancelled":
         return 130
     if args.video:
-        from .video import mux_video
+        from .take.video import mux_video
 
         mux_video(result.frames_dir, args.fps, args.audio, args.video,
                   pattern=frame_pattern_printf(args.frame_format))
@@ -135,7 +135,7 @@ def _add_evaluate(sub) -> None:
 def _evaluate(args) -> int:
     import json
 
-    from .evaluate import evaluate_take, render_sweep
+    from .quality.evaluate import evaluate_take, render_sweep
 
     if args.sweep is not None:
         render_sweep(args.sweep, args.take)
@@ -156,7 +156,7 @@ def _add_contact_sheet(sub) -> None:
 
 
 def _contact_sheet(args) -> int:
-    from .contact_sheet import write_contact_sheet
+    from .quality.contact_sheet import write_contact_sheet
 
     print(f"written: {write_contact_sheet(args.image, args.out, args.tile)}")
     return 0
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "contact-sheet":
             return _contact_sheet(args)
-        from .bench import run_bench
+        from .quality.bench import run_bench
 
         return run_bench(args.seconds, args.keep, args.runs, args.hd)
     except VasaError as exc:

@@ -228,7 +228,7 @@ def rerender(zip_path: str, work: Path, args: dict) -> dict:
     bpy.ops.talking_head.rerender()
     after_shift = digests(bpy.path.abspath(take.folder))
     folder = Path(bpy.path.abspath(take.folder))
-    motion = ext("core.motion").MotionTrack.load(folder / "motion.npz")
+    motion = ext("core.motion.track").MotionTrack.load(folder / "motion.npz")
     jaw_after = [float(v) for v in motion["jawOpen"]]
     # 3. Nothing changed: nothing is rendered.
     bpy.ops.talking_head.rerender()

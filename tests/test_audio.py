@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core import audio
 from core.audio import (
     MAX_DURATION_S,
     SAMPLE_RATE,
@@ -20,6 +19,8 @@ from core.audio import (
     n_video_frames,
     probe_audio,
 )
+from core.audio import features as audio_features
+from core.audio import load as audio_load
 from core.errors import AudioError, VasaError
 
 SHARED_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "audio"
@@ -211,7 +212,7 @@ def test_too_long_refused_from_header(tmp_path, monkeypatch):
     def must_not_decode(*args, **kwargs):
         raise AssertionError("samples were decoded before the duration check")
 
-    monkeypatch.setattr(audio, "_read_mono", must_not_decode)
+    monkeypatch.setattr(audio_load, "_read_mono", must_not_decode)
     with pytest.raises(AudioError) as err:
         load_audio(path, max_duration_s=1.5)
     assert_one_sentence(err, "too long", "long.flac", "2.0 s", "limit is 1.5 s", "split")
@@ -325,7 +326,7 @@ def test_mel_follows_frequency():
 def test_blocks_do_not_change_results(monkeypatch):
     x = np.concatenate([harmonic(150.0, 1.0), noise(1.0), np.zeros(4000, np.float32)])
     whole = compute_features(x, 29.97)
-    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 7)
+    monkeypatch.setattr(audio_features, "_BLOCK_FRAMES", 7)
     blocked = compute_features(x, 29.97)
     for name in ("loudness_db", "loudness", "voicing", "pitch_hz", "mel"):
         # Batched FFT/BLAS may round differently per batch size; results must agree closely.

@@ -22,9 +22,9 @@ import pytest
 import soundfile as sf
 
 from core.audio import SAMPLE_RATE, load_audio
-from core.face import FaceAnalyzer
-from core.motion import STANDARD_CHANNELS, MotionTrack
-from core.pack import open_pack
+from core.face.analyzer import FaceAnalyzer
+from core.motion.track import STANDARD_CHANNELS, MotionTrack
+from core.runtime.packs import open_pack
 
 if importlib.util.find_spec("bpy") is None:
     pytest.skip("the bpy module (requirements-dev.txt) is needed", allow_module_level=True)

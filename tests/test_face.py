@@ -13,13 +13,14 @@ import cv2
 import numpy as np
 import pytest
 
-from core import face_detect
 from core.errors import ImageError
-from core.face import FaceAnalyzer, SourceFace
-from core.face_geometry import Roi, roi_from_keypoints
-from core.face_regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
-from core.image import MAX_SIDE, MIN_SIDE, load_image, to_rgb8
-from core.pack import open_pack
+from core.face import detect as face_detect
+from core.face.analyzer import FaceAnalyzer
+from core.face.portrait import MAX_SIDE, MIN_SIDE, load_image, to_rgb8
+from core.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
+from core.face.roi import Roi, roi_from_keypoints
+from core.face.source import SourceFace
+from core.runtime.packs import open_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import pytest
 
-from core import frames_io
 from core.errors import OutputError, VasaError
-from core.frames_io import (
+from core.take import frames as frames_io
+from core.take.frames import (
     FRAME_PATTERN,
     FrameWriter,
     encode_png,

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import lipsync, phonemes
-from core.audio import compute_features, load_audio
+from core.audio import compute_features, load_audio, phonemes
 from core.errors import VasaError
-from core.motion_procedural import MotionSettings, generate_motion
+from core.motion import lipsync
+from core.motion.procedural import MotionSettings, generate_motion
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "lipsync_syllables.wav"
@@ -188,9 +188,9 @@ PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
 @pytest.fixture(scope="module", params=["astronaut.png", "sad.png", "art_1.png"])
 def rendered(request, known):
     """Render only the frames the checks need, and measure them with the landmark model."""
-    from core.face import FaceAnalyzer
-    from core.image import load_image
-    from core.render import WarpRenderer
+    from core.face.analyzer import FaceAnalyzer
+    from core.face.portrait import load_image
+    from core.render.warp import WarpRenderer
 
     path = ROOT / "samples" / request.param
     if request.param != "astronaut.png":
@@ -250,9 +250,9 @@ def test_rendered_lips_rounder_on_oo_than_on_ee(rendered):
 
 def test_rendered_head_is_still_at_intensity_zero(known):
     """Measured on frames: intensity 0 leaves the upper face where it is; 1 moves it."""
-    from core.face import FaceAnalyzer
-    from core.image import load_image
-    from core.render import WarpRenderer
+    from core.face.analyzer import FaceAnalyzer
+    from core.face.portrait import load_image
+    from core.render.warp import WarpRenderer
 
     _, samples, features = known
     analyzer = FaceAnalyzer()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.audio import SAMPLE_RATE, compute_features
-from core.motion import HEAD_CHANNELS, STANDARD_CHANNELS, MotionTrack
-from core.motion_procedural import MotionSettings, generate_motion
+from core.motion.procedural import MotionSettings, generate_motion
+from core.motion.track import HEAD_CHANNELS, STANDARD_CHANNELS, MotionTrack
 
 FPS = 25.0
 
@@ -199,8 +199,8 @@ def test_blinks_never_overlap_and_follow_long_phrases(minute):
     starts = np.flatnonzero(closed[1:] & ~closed[:-1]) + 1
     assert 10 <= len(starts) <= 25, len(starts)
     assert np.all(np.diff(starts) >= 1.0 * FPS)  # never two at once
-    from core.lipsync import speech_mask
-    from core.motion_procedural import PHRASE_S, _runs
+    from core.motion.lipsync import speech_mask
+    from core.motion.procedural import PHRASE_S, _runs
     speech = speech_mask(minute.loudness)
     ends = [stop for start, stop in _runs(speech) if (stop - start) / FPS >= PHRASE_S]
     after = sum(any(0 <= s - e <= 0.4 * FPS for s in starts) for e in ends)
@@ -214,7 +214,7 @@ def test_gaze_holds_the_main_direction_and_looks_away_in_pauses(minute):
     yaw, pitch = track["gaze_yaw"], track["gaze_pitch"]
     assert abs(np.median(yaw) - 10.0) < 1.5 and abs(np.median(pitch) + 5.0) < 1.0
     off = np.hypot(yaw - 10.0, pitch + 5.0)
-    from core.lipsync import speech_mask
+    from core.motion.lipsync import speech_mask
     speech = speech_mask(minute.loudness)
     assert np.percentile(off[speech], 90) < 5.0  # while talking: small saccades only
     assert off[~speech].max() > 6.0  # in pauses: brief aversions
@@ -250,7 +250,7 @@ def test_emotion_offsets_and_controls(features):
 ])
 def test_bad_controls_are_refused_in_one_sentence(features, field, value):
     from core.errors import VasaError
-    from core.motion_procedural import CONTROLS
+    from core.motion.procedural import CONTROLS
 
     with pytest.raises(VasaError) as err:
         generate_motion(features, MotionSettings(**{field: value}))
@@ -260,7 +260,7 @@ def test_bad_controls_are_refused_in_one_sentence(features, field, value):
 def test_controls_describe_every_setting():
     from dataclasses import fields
 
-    from core.motion_procedural import CONTROLS
+    from core.motion.procedural import CONTROLS
 
     assert [f.name for f in fields(MotionSettings)] == list(CONTROLS)
     for name, control in CONTROLS.items():

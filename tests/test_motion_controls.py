@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 
 from core.audio import SAMPLE_RATE, load_audio
-from core.motion import MotionTrack
-from core.motion_procedural import CONTROLS, MotionSettings
-from core.pipeline import Settings
+from core.motion.procedural import CONTROLS, MotionSettings
+from core.motion.track import MotionTrack
+from core.take.generate import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,8 +73,8 @@ def test_bad_control_is_one_error_line_and_writes_nothing(clip: Path, tmp_path: 
 
 
 def test_auto_mode_notes_a_fallback_in_run_json(clip: Path, tmp_path: Path, monkeypatch):
-    from core import phonemes
-    from core.pipeline import generate
+    from core.audio import phonemes
+    from core.take.generate import generate
 
     monkeypatch.setattr(phonemes, "availability",
                         lambda: "PocketSphinx is not installed (test); the acoustic lip "

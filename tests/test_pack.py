@@ -17,8 +17,8 @@ import onnxruntime as ort
 import pytest
 
 from core.errors import ModelPackError, VasaError
-from core.pack import BUILTIN_PACK_DIR, PROFILES, ModelPack, open_pack
-from core.runtime import Runtime, RuntimeConfig, default_runtime
+from core.runtime.packs import BUILTIN_PACK_DIR, PROFILES, ModelPack, open_pack
+from core.runtime.sessions import Runtime, RuntimeConfig, default_runtime
 
 MODEL_FILES = {
     "face_detector": "face_detection_short_range.onnx",

@@ -17,17 +17,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core import frames_io, pipeline
 from core.audio import SAMPLE_RATE, compute_features, load_audio
-from core.deform import Deformer
 from core.errors import AudioError, ImageError, OutputError, VasaError
-from core.face import FaceAnalyzer
-from core.frames_io import read_png_text
-from core.image import load_image
-from core.motion import STANDARD_CHANNELS, MotionTrack
-from core.motion_procedural import MotionSettings, generate_motion
-from core.pipeline import Settings, generate
-from core.render import head_region
+from core.face.analyzer import FaceAnalyzer
+from core.face.portrait import load_image
+from core.motion.procedural import MotionSettings, generate_motion
+from core.motion.track import STANDARD_CHANNELS, MotionTrack
+from core.render.deform import Deformer
+from core.render.warp import head_region
+from core.take import frames as frames_io
+from core.take import generate as pipeline
+from core.take.frames import read_png_text
+from core.take.generate import Settings, generate
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"

@@ -7,8 +7,8 @@ import zlib
 import cv2
 import numpy as np
 
-from core.frames_io import read_png_text
-from core.png_rows import StillRowsPng, adler32_combine
+from core.take.frames import read_png_text
+from core.take.png_rows import StillRowsPng, adler32_combine
 
 
 def _decode(data: bytes) -> np.ndarray:

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.evaluate import measure_eyes
-from core.face import FaceAnalyzer
-from core.face_regions import EYES
-from core.image import load_image
-from core.render import WarpRenderer
+from core.face.analyzer import FaceAnalyzer
+from core.face.portrait import load_image
+from core.face.regions import EYES
+from core.quality.evaluate import measure_eyes
+from core.render.warp import WarpRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"

@@ -14,9 +14,9 @@ import pytest
 import soundfile as sf
 
 from core.audio import SAMPLE_RATE, load_audio
-from core.contact_sheet import sheet_frames
 from core.errors import VasaError
-from core.pipeline import Settings, generate
+from core.quality.contact_sheet import sheet_frames
+from core.take.generate import Settings, generate
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"

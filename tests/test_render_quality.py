@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.evaluate import FrameMeter, evaluate_frames, sweep_track
-from core.face import FaceAnalyzer
-from core.image import load_image
-from core.render import WarpRenderer
+from core.face.analyzer import FaceAnalyzer
+from core.face.portrait import load_image
+from core.quality.evaluate import FrameMeter, evaluate_frames, sweep_track
+from core.render.warp import WarpRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"

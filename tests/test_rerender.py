@@ -16,12 +16,12 @@ import soundfile as sf
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import VasaError
-from core.face import FaceAnalyzer
-from core.frames_io import frame_name
-from core.motion import MotionTrack
-from core.pack import open_pack
-from core.pipeline import Settings, generate
-from core.rerender import STAGING_DIR, changed_frames, read_take, rerender
+from core.face.analyzer import FaceAnalyzer
+from core.motion.track import MotionTrack
+from core.runtime.packs import open_pack
+from core.take.frames import frame_name
+from core.take.generate import Settings, generate
+from core.take.rerender import STAGING_DIR, changed_frames, read_take, rerender
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"

@@ -9,8 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.contact_sheet import write_contact_sheet
-from core.evaluate import evaluate_take, render_sweep
+from core.quality.contact_sheet import write_contact_sheet
+from core.quality.evaluate import evaluate_take, render_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 PAINTING = ROOT.parent / "shared" / "data" / "portraits" / "art_1.png"

@@ -17,7 +17,7 @@ import math
 import bpy
 import numpy as np
 
-from ..core.motion import NEUTRAL, MotionTrack
+from ..core.motion.track import NEUTRAL, MotionTrack
 from . import compat
 
 CONTROLLER_KEY = "talking_head_controller"  # custom property: the take's name

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import bpy
 
-from ..core import pipeline, runtime
-from ..core.frames_io import frame_name
-from ..core.motion import MotionTrack
+from ..core.motion.track import MotionTrack
+from ..core.runtime import sessions as runtime
+from ..core.take import generate as pipeline
+from ..core.take.frames import frame_name
 from . import curves, plane, sources, takes, vse
 from .jobs import Job
 from .preferences import preferences

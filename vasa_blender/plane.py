@@ -11,7 +11,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.frames_io import frame_name
+from ..core.take.frames import frame_name
 
 TAKE_KEY = "talking_head_take"  # custom property on a take image: its original image's name
 

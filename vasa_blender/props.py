@@ -14,7 +14,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from ..core.motion_procedural import CONTROLS, Control
+from ..core.motion.procedural import CONTROLS, Control
 from . import compat
 
 SOURCE_KINDS = [
@@ -24,7 +24,7 @@ SOURCE_KINDS = [
 ]
 
 # Engine controls shown in the panel: every motion control the engine describes, so the
-# panel grows with the engine. Names are core.pipeline.Settings fields.
+# panel grows with the engine. Names are core.take.settings.Settings fields.
 CONTROL_FIELDS = tuple(CONTROLS)
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import VasaError
-from ..core.motion import MotionTrack
-from ..core.pipeline import FRAMES_DIR
-from ..core.rerender import changed_frames, read_take, rerender
+from ..core.motion.track import MotionTrack
+from ..core.take.generate import FRAMES_DIR
+from ..core.take.rerender import changed_frames, read_take, rerender
 from . import compat, curves, plane, takes, vse
 from .jobs import Job
 from .sources import InputMissing

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.frames_io import output_error
+from ..core.take.frames import output_error
 from .sources import InputMissing
 
 

@@ -8,48 +8,22 @@ mediapipe is needed at run time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from . import face_detect
-from .errors import ImageError
-from .face_detect import Detection
-from .face_geometry import Roi, roi_from_keypoints
-from .pack import ModelPack, open_pack
+from ..errors import ImageError
+from ..runtime.packs import ModelPack, open_pack
+from . import detect as face_detect
+from .detect import Detection
+from .roi import Roi, roi_from_keypoints
+from .source import SourceFace
 
 LANDMARK_INPUT = 192
 IRIS_INPUT = 64
 # MediaPipe's eye corner landmarks. "First" eye = the subject's right eye (image left).
 EYE_CORNERS = ((33, 133), (362, 263))
 MIN_PRESENCE = 0.5
-
-
-@dataclass
-class SourceFace:
-    """What the renderer and motion stages need to know about the portrait's face."""
-
-    image_size: tuple[int, int]  # width, height
-    box: tuple[float, float, float, float]  # detector box, x0 y0 x1 y1 (pixels)
-    score: float
-    landmarks: np.ndarray  # [468, 3] pixels; z in pixels, smaller = closer to the camera
-    iris: np.ndarray  # [2, 5, 3] centre then 4 rim points, subject's right eye first
-    eye_contours: np.ndarray  # [2, 71, 3]
-    roi: Roi  # the crop the landmark model saw
-    presence: float
-    n_faces: int = 1
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def face_width(self) -> float:
-        xs = self.landmarks[:, 0]
-        return float(xs.max() - xs.min())
-
-    def to_dict(self) -> dict[str, object]:
-        return {"box": [round(v, 2) for v in self.box], "score": round(self.score, 4),
-                "presence": round(self.presence, 4), "n_faces": self.n_faces,
-                "notes": list(self.notes)}
 
 
 def _sigmoid(x: float) -> float:

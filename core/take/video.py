@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .errors import OutputError
-from .frames_io import FRAME_PATTERN_PRINTF
+from ..errors import OutputError
+from .frames import FRAME_PATTERN_PRINTF
 
 
 def ffmpeg_exe() -> str:

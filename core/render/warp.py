@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import face_regions as fr
+from ..face import regions as fr
+from ..face.source import SourceFace
+from ..runtime.sessions import Runtime, default_runtime
 from .deform import Deformer
 from .eyes import IrisLayer
-from .face import SourceFace
+from .graph import PALETTE, build_warp_model
 from .overlays import Overlay
-from .runtime import Runtime, default_runtime
 from .tps import CoarseTps
-from .warp_graph import PALETTE, build_warp_model
 
 # Extra room around the head's reach (deform.HEAD_FALLOFF), in face widths, for the edge fade.
 REGION_MARGIN = 0.08

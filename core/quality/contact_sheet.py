@@ -12,10 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .face import FaceAnalyzer
-from .image import load_image
-from .motion import NEUTRAL, STANDARD_CHANNELS
-from .render import WarpRenderer
+from ..face.analyzer import FaceAnalyzer
+from ..face.portrait import load_image
+from ..motion.track import NEUTRAL, STANDARD_CHANNELS
+from ..render.warp import WarpRenderer
 
 # (channel, extreme values); expression channels (0..1) show at 1.
 EXTREMES: dict[str, tuple[float, ...]] = {
@@ -73,7 +73,7 @@ def contact_sheet(image: np.ndarray, renderer: WarpRenderer, tile: int = 192,
 
 def write_contact_sheet(image_path: str | Path, out: str | Path, tile: int = 192) -> Path:
     """Render the sheet for a portrait file and write it as PNG."""
-    from .frames_io import output_error
+    from ..take.frames import output_error
 
     image = load_image(image_path)
     face = FaceAnalyzer().analyze(image, Path(image_path).name)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .frames_io import _png_text_chunk, encode_png
+from .frames import _png_text_chunk, encode_png
 
 _ADLER_BASE = 65521
 SPLIT_MIN_ROWS = 64  # below this the changing rows are deflated in one piece

@@ -13,10 +13,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelPackError
-from .runtime import Runtime, default_runtime
+from ..errors import ModelPackError
+from .sessions import Runtime, default_runtime
 
-BUILTIN_PACK_DIR = Path(__file__).resolve().parent / "builtin_pack"
+BUILTIN_PACK_DIR = Path(__file__).resolve().parents[1] / "builtin_pack"
 
 
 @dataclass(frozen=True)

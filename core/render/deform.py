@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import face_regions as fr
-from .face import SourceFace
+from ..face import regions as fr
+from ..face.source import SourceFace
 
 RING_COUNT = 24
 # Jaw: the chin and lower lip drop this share of the face height at jawOpen = 1, the upper

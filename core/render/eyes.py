@@ -17,9 +17,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from . import face_regions as fr
-from .face import SourceFace
-from .runtime import Runtime
+from ..face import regions as fr
+from ..face.source import SourceFace
+from ..runtime.sessions import Runtime
 
 # Eye openings as closed outlines: corner, upper lid, other corner, lower lid back.
 OPENINGS = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .warp_graph import OVERLAYS
+from .graph import OVERLAYS
 
 MOUTH, TEETH, THROAT, LID, LASH = range(len(OVERLAYS))
 SUBPIXEL = 4  # fillPoly's fractional bits

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from .errors import ModelPackError
+from ..errors import ModelPackError
 
 PREFERRED_ORDER = (
     "CUDAExecutionProvider",

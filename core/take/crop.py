@@ -13,8 +13,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .deform import Deformer
-from .runtime import Runtime
+from ..render.deform import Deformer
+from ..runtime.sessions import Runtime
 
 CROP_SIZE = 512
 # Side of the square in face heights (chin to forehead), centred a little above the

@@ -21,23 +21,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import ENGINE_NAME, __version__, runtime
-from .audio import SAMPLE_RATE, compute_features, load_audio
+from .. import ENGINE_NAME, __version__
+from ..audio import SAMPLE_RATE, compute_features, load_audio
+from ..errors import OutputError, VasaError
+from ..face.analyzer import FaceAnalyzer
+from ..face.portrait import load_image
+from ..motion.procedural import MotionSettings, generate_motion, validate
+from ..render.warp import WarpRenderer
+from ..runtime import sessions as runtime
+from ..runtime.packs import open_pack, sha256_file
 from .crop import FaceCrop
-from .errors import OutputError, VasaError
-from .face import FaceAnalyzer
-from .frames_io import (
+from .frames import (
     FRAME_FORMATS,
     FrameWriter,
     frame_pattern_printf,
     output_error,
     write_json,
 )
-from .image import load_image
-from .motion_procedural import MotionSettings, generate_motion, validate
-from .pack import open_pack, sha256_file
 from .png_rows import StillRowsPng
-from .render import WarpRenderer
 
 Progress = Callable[[float, str], None]
 FRAMES_DIR = "frames"

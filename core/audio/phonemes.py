@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from . import SAMPLE_RATE
 
 PIECE_S = 30.0  # longest stretch handed to the decoder in one utterance
 CUT_SEARCH_S = 3.0  # a cut is placed at the quietest 10 ms within this much before the limit

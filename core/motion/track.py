@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import OutputError
+from ..errors import OutputError
 
 HEAD_CHANNELS = ("head_yaw", "head_pitch", "head_roll", "head_x", "head_y", "head_scale")
 GAZE_CHANNELS = ("gaze_yaw", "gaze_pitch")

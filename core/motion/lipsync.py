@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import binary_dilation, gaussian_filter1d, maximum_filter1d
 
-from . import phonemes
-from .audio import MEL_FMAX_HZ, MEL_FMIN_HZ, N_MELS, AudioFeatures
-from .errors import VasaError
+from ..audio import MEL_FMAX_HZ, MEL_FMIN_HZ, N_MELS, AudioFeatures, phonemes
+from ..errors import VasaError
 from .visemes import PARAMS, phone_visemes
 
 MODES = ("auto", "phonetic", "acoustic")

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .pipeline import Settings, generate
+from ..take.generate import Settings, generate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_IMAGE = ROOT / "samples" / "astronaut.png"
 SAMPLE_AUDIO = ROOT / "samples" / "speech.wav"
 
@@ -78,9 +78,8 @@ def run_bench(seconds: float = 20.0, keep: Path | None = None, runs: int = 3,
 
 def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
     """Motion alone for ``seconds`` of speech: acoustic time, phonetic real-time factor."""
-    from . import phonemes
-    from .audio import compute_features, load_audio
-    from .motion_procedural import MotionSettings, generate_motion
+    from ..audio import compute_features, load_audio, phonemes
+    from ..motion.procedural import MotionSettings, generate_motion
 
     with tempfile.TemporaryDirectory() as tmp:
         samples = load_audio(make_audio(Path(tmp) / "motion.wav", seconds))

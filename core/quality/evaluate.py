@@ -19,10 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .deform import Deformer
-from .errors import VasaError
-from .face import FaceAnalyzer, SourceFace
-from .motion import MotionTrack
+from ..errors import VasaError
+from ..face.analyzer import FaceAnalyzer
+from ..face.source import SourceFace
+from ..motion.track import MotionTrack
+from ..render.deform import Deformer
 
 # Measured series compared with the channel that should drive them (sign: +1 = rises with it).
 FOLLOWS = {
@@ -243,9 +244,9 @@ def _polyline(canvas: np.ndarray, values: np.ndarray, box: tuple[int, int, int, 
 # -- a take on disk --------------------------------------------------------------------------
 def evaluate_take(take: Path, stride: int = 1) -> dict:
     """Measure a take folder's frames; write ``evaluate.json`` and ``evaluate.png`` in it."""
-    from .frames_io import frame_name
-    from .image import load_image
-    from .rerender import read_take
+    from ..face.portrait import load_image
+    from ..take.frames import frame_name
+    from ..take.rerender import read_take
 
     take = Path(take)
     record, track = read_take(take)
@@ -273,11 +274,11 @@ def evaluate_take(take: Path, stride: int = 1) -> dict:
 def render_sweep(image_path: str | Path, take: str | Path, fps: float = 25.0) -> Path:
     """Render ``sweep_track`` of a portrait into a new take folder (frames, motion, run.json)
     that ``evaluate_take`` can measure."""
-    from . import ENGINE_NAME, __version__
-    from .frames_io import FrameWriter, frame_pattern_printf, write_json
-    from .image import load_image
-    from .pipeline import FRAMES_DIR, prepare_output
-    from .render import WarpRenderer
+    from .. import ENGINE_NAME, __version__
+    from ..face.portrait import load_image
+    from ..render.warp import WarpRenderer
+    from ..take.frames import FrameWriter, frame_pattern_printf, write_json
+    from ..take.generate import FRAMES_DIR, prepare_output
 
     image_path, take = Path(image_path), Path(take)
     image = load_image(image_path)

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import OutputError
+from ..errors import OutputError
 
 FRAME_PATTERN = "frame_{:06d}.png"
 FRAME_PATTERN_PRINTF = "frame_%06d.png"  # the same names, as ffmpeg and run.json spell them

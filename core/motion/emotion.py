@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import VasaError
+from ..errors import VasaError
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runtime
+from ..errors import VasaError
+from ..face.analyzer import FaceAnalyzer
+from ..face.portrait import load_image
+from ..motion.track import MotionTrack
+from ..render.warp import WarpRenderer
+from ..runtime import sessions as runtime
+from ..runtime.packs import open_pack, sha256_file
 from .crop import FaceCrop
-from .errors import VasaError
-from .face import FaceAnalyzer
-from .frames_io import FrameWriter, frame_name, output_error, write_json
-from .image import load_image
-from .motion import MotionTrack
-from .pack import open_pack, sha256_file
-from .pipeline import CROP_DIR, FRAMES_DIR, Progress, _is_cancelled
-from .render import WarpRenderer
+from .frames import FrameWriter, frame_name, output_error, write_json
+from .generate import CROP_DIR, FRAMES_DIR, Progress, _is_cancelled
 
 STAGING_DIR = ".rerender"
 # Channel values closer than this count as unchanged (float32 curves read back from Blender).

@@ -22,11 +22,11 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
+from ..audio import AudioFeatures
+from ..errors import VasaError
 from . import lipsync
-from .audio import AudioFeatures
 from .emotion import EMOTIONS, Emotion, emotion
-from .errors import VasaError
-from .motion import STANDARD_CHANNELS, MotionTrack
+from .track import STANDARD_CHANNELS, MotionTrack
 
 CHUNK_S = 60.0  # frames are synthesised this many seconds at a time
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ImageError
+from ..errors import ImageError
 
 MIN_SIDE = 64
 MAX_SIDE = 8192

@@ -1,0 +1,8 @@
+"""Where models run: ONNX Runtime sessions, model packs, and the profiles that name stages.
+
+``sessions`` is the only module in the project that imports ``onnxruntime`` (providers,
+threads, cached sessions, what ran where and why); ``packs`` opens and verifies a model pack
+folder against its profile's tensor contract; ``profiles`` is the registry of profiles and
+the one factory (``open_stages``) that turns a pack into the stage implementations its
+profile names.
+"""
