@@ -21,8 +21,11 @@ class TALKING_HEAD_OT_generate(JobOperator, bpy.types.Operator):
 
     def prepare(self, context):
         p = generation.plan(context)
-        return (generation.make_job(p), lambda scene, job: generation.finish(scene, p, job),
-                lambda job: generation.abandon(p, job))
+        return (
+            generation.make_job(p),
+            lambda scene, job: generation.finish(scene, p, job),
+            lambda job: generation.abandon(p, job),
+        )
 
 
 class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
@@ -38,8 +41,7 @@ class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
 
     def prepare(self, context):
         p = rerendering.plan(takes.active_take(context))
-        return (rerendering.make_job(p), lambda scene, job: rerendering.finish(scene, p, job),
-                None)
+        return (rerendering.make_job(p), lambda scene, job: rerendering.finish(scene, p, job), None)
 
 
 class TALKING_HEAD_OT_cancel(bpy.types.Operator):

@@ -77,8 +77,9 @@ class JobOperator:
 
     def _begin(self, context) -> tuple[Job, Finish] | None:
         if running_job() is not None:
-            self.report({"ERROR"}, "Another Talking Head job is running; wait for it or "
-                                   "cancel it first.")
+            self.report(
+                {"ERROR"}, "Another Talking Head job is running; wait for it or cancel it first."
+            )
             return None
         try:
             job, finish, abandon = self.prepare(context)
@@ -104,8 +105,13 @@ class JobOperator:
             import traceback
 
             traceback.print_exc()
-            level, message = "ERROR", (f"{job.label} could not update the scene "
-                                       f"({type(exc).__name__}: {exc}); see the console.")
+            level, message = (
+                "ERROR",
+                (
+                    f"{job.label} could not update the scene "
+                    f"({type(exc).__name__}: {exc}); see the console."
+                ),
+            )
         state.progress = 1.0 if level == "INFO" else 0.0
         state.status = message
         _active.clear()

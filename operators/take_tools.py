@@ -22,8 +22,10 @@ class TALKING_HEAD_OT_select_controller(bpy.types.Operator):
     def execute(self, context):
         controller = takes.active_take(context).controller
         if controller.name not in context.view_layer.objects:
-            self.report({"ERROR"}, f"{controller.name} is not in this view layer; link it "
-                                   "to a visible collection.")
+            self.report(
+                {"ERROR"},
+                f"{controller.name} is not in this view layer; link it to a visible collection.",
+            )
             return {"CANCELLED"}
         for obj in context.view_layer.objects:
             obj.select_set(False)
@@ -40,8 +42,12 @@ class TALKING_HEAD_OT_show_on_plane(bpy.types.Operator):
     bl_label = "Show on Plane"
     bl_options = {"REGISTER", "UNDO"}
 
-    show: bpy.props.EnumProperty(items=[("TAKE", "Take", "Play the take's frames"),
-                                        ("PHOTO", "Photo", "Show the original photo")])
+    show: bpy.props.EnumProperty(
+        items=[
+            ("TAKE", "Take", "Play the take's frames"),
+            ("PHOTO", "Photo", "Show the original photo"),
+        ]
+    )
 
     @classmethod
     def poll(cls, context):

@@ -32,7 +32,7 @@ class BatchError(Exception):
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Arguments after ``--`` (Blender's own come before it), else all but the script's."""
-    argv = argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
+    argv = argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
     p = argparse.ArgumentParser(prog="batch.py", description=__doc__.split("\n")[0])
     p.add_argument("--image", required=True, type=Path)
     p.add_argument("--audio", required=True, type=Path)
@@ -41,8 +41,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--video", type=Path, help="also render the sequencer to this MP4")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=int, default=25)
-    p.add_argument("--extension", type=Path,
-                   help="install this extension zip first (default: use the installed one)")
+    p.add_argument(
+        "--extension",
+        type=Path,
+        help="install this extension zip first (default: use the installed one)",
+    )
     return p.parse_args(argv)
 
 
@@ -69,14 +72,19 @@ def enable_extension(zip_path: Path | None) -> str:
         built = sorted((REPO_ROOT / "dist").glob(f"{EXTENSION_ID}-*.zip"))
         zip_path = built[-1] if built else None
     if zip_path is None or not zip_path.is_file():
-        raise BatchError("The Talking Head extension is not installed; run `make extension` "
-                         "or pass --extension with its zip.")
-    bpy.ops.extensions.package_install_files(filepath=str(zip_path.resolve()),
-                                             repo="user_default", enable_on_install=True)
+        raise BatchError(
+            "The Talking Head extension is not installed; run `make extension` "
+            "or pass --extension with its zip."
+        )
+    bpy.ops.extensions.package_install_files(
+        filepath=str(zip_path.resolve()), repo="user_default", enable_on_install=True
+    )
     module = enabled_module()
     if module is None:
-        raise BatchError(f"Installing {zip_path.name} did not enable the extension; check "
-                         "Blender's console output.")
+        raise BatchError(
+            f"Installing {zip_path.name} did not enable the extension; check "
+            "Blender's console output."
+        )
     return module
 
 
@@ -141,8 +149,10 @@ def run(args: argparse.Namespace) -> Path:
     blend = (args.blend or free_blend_path(out, args.image.stem)).resolve()
     for path, flag in ((blend, "--blend"), (args.video, "--video")):
         if path is not None and path.exists():
-            raise BatchError(f"{path} already exists; choose another {flag} path (an "
-                             "existing file is never overwritten).")
+            raise BatchError(
+                f"{path} already exists; choose another {flag} path (an "
+                "existing file is never overwritten)."
+            )
     module = enable_extension(args.extension)
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene

@@ -27,8 +27,9 @@ def ext(name: str):
 
 
 def install(zip_path: str) -> None:
-    bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default",
-                                             enable_on_install=True)
+    bpy.ops.extensions.package_install_files(
+        filepath=zip_path, repo="user_default", enable_on_install=True
+    )
     assert MODULE in bpy.context.preferences.addons, "extension not enabled after install"
 
 
@@ -42,14 +43,16 @@ def image_plane(path: str, name: str = "Portrait") -> tuple:
     mat.use_nodes = True
     tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
     tex.image = image
-    mat.node_tree.links.new(tex.outputs["Color"],
-                            mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"])
+    mat.node_tree.links.new(
+        tex.outputs["Color"], mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"]
+    )
     mesh.materials.append(mat)
     return obj, tex, image
 
 
-def scene_with_inputs(work: Path, image: str, audio: str, start: int = 10,
-                      channel: int = 2, fps: int = 12):
+def scene_with_inputs(
+    work: Path, image: str, audio: str, start: int = 10, channel: int = 2, fps: int = 12
+):
     """A saved .blend with an image plane and a sound strip (and a blocker strip on the
     channel right above the sound, so the take has to find a free one)."""
     scene = bpy.context.scene
@@ -57,8 +60,9 @@ def scene_with_inputs(work: Path, image: str, audio: str, start: int = 10,
     plane, tex, image_db = image_plane(image)
     strips = scene.sequence_editor_create().strips
     sound = strips.new_sound("voice", audio, channel, start)
-    blocker = strips.new_effect("blocker", "COLOR", channel + 1, frame_start=start,
-                                frame_end=start + 5)
+    blocker = strips.new_effect(
+        "blocker", "COLOR", channel + 1, frame_start=start, frame_end=start + 5
+    )
     scene.talking_head.source_object = plane
     scene.talking_head.sound_strip = sound.name
     bpy.ops.wm.save_as_mainfile(filepath=str(work / "scene.blend"))
@@ -83,6 +87,7 @@ class FakeLayout:
             elif name in ("prop", "prop_search"):
                 self.log.setdefault("props", []).append(args[1])
             return FakeLayout(self.log)
+
         return record
 
 
@@ -99,8 +104,10 @@ def draw_panels(space: str) -> dict:
 
 
 def digests(folder: str) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder, "frames").iterdir())}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder, "frames").iterdir())
+    }
 
 
 def take_info(scene, take) -> dict:
@@ -112,23 +119,40 @@ def take_info(scene, take) -> dict:
         values = [kp.co[1] for kp in fc.keyframe_points]
         frames = [kp.co[0] for kp in fc.keyframe_points]
         curves[f"{fc.data_path}[{fc.array_index}]"] = {
-            "frames": frames, "values": values, "group": fc.group.name if fc.group else ""}
+            "frames": frames,
+            "values": values,
+            "group": fc.group.name if fc.group else "",
+        }
     return {
-        "name": take.name, "folder": bpy.path.abspath(take.folder),
-        "folder_raw": take.folder, "frame_start": take.frame_start,
-        "n_frames": take.n_frames, "seed": take.seed, "fps": take.fps,
-        "source": take.source, "sound_strip": take.sound_strip,
-        "settings": json.loads(take.settings_json), "provider": take.provider,
-        "strip": None if strip is None else {
-            "name": strip.name, "type": strip.type, "channel": strip.channel,
+        "name": take.name,
+        "folder": bpy.path.abspath(take.folder),
+        "folder_raw": take.folder,
+        "frame_start": take.frame_start,
+        "n_frames": take.n_frames,
+        "seed": take.seed,
+        "fps": take.fps,
+        "source": take.source,
+        "sound_strip": take.sound_strip,
+        "settings": json.loads(take.settings_json),
+        "provider": take.provider,
+        "strip": None
+        if strip is None
+        else {
+            "name": strip.name,
+            "type": strip.type,
+            "channel": strip.channel,
             "frame_final_start": strip.frame_final_start,
             "frame_final_duration": strip.frame_final_duration,
             "elements": [e.filename for e in strip.elements],
             "directory": bpy.path.abspath(strip.directory),
-            "directory_raw": strip.directory},
-        "controller": {"name": ctrl.name, "type": ctrl.type,
-                       "props": sorted(k for k in ctrl.keys() if not k.startswith("_")),
-                       "curves": curves},
+            "directory_raw": strip.directory,
+        },
+        "controller": {
+            "name": ctrl.name,
+            "type": ctrl.type,
+            "props": sorted(k for k in ctrl.keys() if not k.startswith("_")),
+            "curves": curves,
+        },
         "digests": digests(bpy.path.abspath(take.folder)),
     }
 
@@ -142,11 +166,12 @@ def register_cycle(zip_path: str, work: Path, args: dict) -> dict:
 
     def snapshot():
         addon = bpy.context.preferences.addons.get(MODULE)
-        return {"scene_prop": hasattr(bpy.types.Scene, "talking_head"),
-                "classes": sorted(n for n in dir(bpy.types) if n.startswith("TALKING_HEAD_")),
-                "prefs": addon is not None and addon.preferences is not None,
-                "handlers": sum(h.__module__.startswith(MODULE)
-                                for h in bpy.app.handlers.load_pre)}
+        return {
+            "scene_prop": hasattr(bpy.types.Scene, "talking_head"),
+            "classes": sorted(n for n in dir(bpy.types) if n.startswith("TALKING_HEAD_")),
+            "prefs": addon is not None and addon.preferences is not None,
+            "handlers": sum(h.__module__.startswith(MODULE) for h in bpy.app.handlers.load_pre),
+        }
 
     seen.append(snapshot())
     bpy.ops.preferences.addon_disable(module=MODULE)
@@ -165,20 +190,24 @@ def generate(zip_path: str, work: Path, args: dict) -> dict:
     install(zip_path)
     panels = {"empty": draw_panels("SEQUENCE_EDITOR")}
     scene, plane, tex, image_db, sound, blocker = scene_with_inputs(
-        work, args["image"], args["audio"])
+        work, args["image"], args["audio"]
+    )
     panels["ready"] = draw_panels("VIEW_3D")
     bpy.ops.talking_head.generate()
     panels["done"] = draw_panels("SEQUENCE_EDITOR")
     state = scene.talking_head
     first = take_info(scene, state.takes[0])
-    first_tex = {"image": tex.image.name, "source": tex.image.source,
-                 "filepath": bpy.path.abspath(tex.image.filepath),
-                 "frame_start": tex.image_user.frame_start,
-                 "frame_duration": tex.image_user.frame_duration,
-                 "frame_offset": tex.image_user.frame_offset,
-                 "auto_refresh": tex.image_user.use_auto_refresh,
-                 "original": tex.image.get("talking_head_take"),
-                 "original_kept": state.takes[0].original_image == image_db}
+    first_tex = {
+        "image": tex.image.name,
+        "source": tex.image.source,
+        "filepath": bpy.path.abspath(tex.image.filepath),
+        "frame_start": tex.image_user.frame_start,
+        "frame_duration": tex.image_user.frame_duration,
+        "frame_offset": tex.image_user.frame_offset,
+        "auto_refresh": tex.image_user.use_auto_refresh,
+        "original": tex.image.get("talking_head_take"),
+        "original_kept": state.takes[0].original_image == image_db,
+    }
     # The plane now plays take_001; generating again still starts from the photo.
     state.seed, state.emotion, state.gaze_yaw, state.lipsync_mode = 7, "happy", 10.0, "acoustic"
     bpy.context.preferences.addons[MODULE].preferences.frame_format = "jpeg"
@@ -192,13 +221,23 @@ def generate(zip_path: str, work: Path, args: dict) -> dict:
     take_shown = tex.image == state.takes[0].take_image
     bpy.ops.talking_head.select_controller()
     selected = bpy.context.view_layer.objects.active.name
-    return {"first": first, "second": second, "texture": first_tex, "panels": panels,
-            "first_after": digests(first["folder"]),
-            "sound": {"channel": sound.channel, "frame_final_start": sound.frame_final_start,
-                      "frame_final_duration": sound.frame_final_duration},
-            "blocker_channel": blocker.channel, "photo_shown": photo_shown,
-            "take_shown": take_shown, "selected": selected,
-            "fps": scene.render.fps / scene.render.fps_base}
+    return {
+        "first": first,
+        "second": second,
+        "texture": first_tex,
+        "panels": panels,
+        "first_after": digests(first["folder"]),
+        "sound": {
+            "channel": sound.channel,
+            "frame_final_start": sound.frame_final_start,
+            "frame_final_duration": sound.frame_final_duration,
+        },
+        "blocker_channel": blocker.channel,
+        "photo_shown": photo_shown,
+        "take_shown": take_shown,
+        "selected": selected,
+        "fps": scene.render.fps / scene.render.fps_base,
+    }
 
 
 def rerender(zip_path: str, work: Path, args: dict) -> dict:
@@ -241,13 +280,21 @@ def rerender(zip_path: str, work: Path, args: dict) -> dict:
     after_pitch = digests(bpy.path.abspath(take.folder))
     pitch_prop = compat.find_fcurve(take.controller, '["head_pitch"]')
     strip = compat.find_strip(scene, take.strip)
-    return {"folder": bpy.path.abspath(take.folder), "before": before, "after_yaw": after_yaw,
-            "after_shift": after_shift, "jaw_before": jaw_before, "jaw_after": jaw_after,
-            "after_noop": after_noop, "after_pitch": after_pitch,
-            "rotation_synced": rotation_synced,
-            "pitch_prop": [pitch_prop.keyframe_points[k].co.y for k in args["pitch_keys"]],
-            "n_strips": len(compat.all_strips(scene)),
-            "strip_elements": len(strip.elements), "status": scene.talking_head.status}
+    return {
+        "folder": bpy.path.abspath(take.folder),
+        "before": before,
+        "after_yaw": after_yaw,
+        "after_shift": after_shift,
+        "jaw_before": jaw_before,
+        "jaw_after": jaw_after,
+        "after_noop": after_noop,
+        "after_pitch": after_pitch,
+        "rotation_synced": rotation_synced,
+        "pitch_prop": [pitch_prop.keyframe_points[k].co.y for k in args["pitch_keys"]],
+        "n_strips": len(compat.all_strips(scene)),
+        "strip_elements": len(strip.elements),
+        "status": scene.talking_head.status,
+    }
 
 
 def _attempt(op) -> str:
@@ -281,9 +328,12 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
         setup()
         message = _attempt(bpy.ops.talking_head.generate)
         undo()
-        results[name] = {"message": message, "takes": len(state.takes),
-                         "strips": len(strips), "folders": sorted(
-                             p.name for p in (work / "vasa").iterdir())}
+        results[name] = {
+            "message": message,
+            "takes": len(state.takes),
+            "strips": len(strips),
+            "folders": sorted(p.name for p in (work / "vasa").iterdir()),
+        }
 
     def use_sound(path):
         def setup():
@@ -293,6 +343,7 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
         def undo():
             strips.remove(strips["other"])
             state.sound_strip = sound.name
+
         return setup, undo
 
     def use_image(path):
@@ -301,6 +352,7 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
 
         def undo():
             state.source_kind = "PLANE"
+
         return setup, undo
 
     case("silent", *use_sound(args["silent"]))
@@ -308,9 +360,11 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     case("no_face", *use_image(args["gray"]))
     missing = bpy.data.images.load(args["image"], check_existing=False)
     missing.filepath = str(work / "gone.png")
-    case("missing_image", lambda: (setattr(state, "source_kind", "IMAGE"),
-                                   setattr(state, "source_image", missing)),
-         lambda: setattr(state, "source_kind", "PLANE"))
+    case(
+        "missing_image",
+        lambda: (setattr(state, "source_kind", "IMAGE"), setattr(state, "source_image", missing)),
+        lambda: setattr(state, "source_kind", "PLANE"),
+    )
     prefs = bpy.context.preferences.addons[MODULE].preferences
     entry = prefs.packs.add()
     entry.path = args["bad_pack"]
@@ -325,8 +379,11 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     state.pack = "BUILTIN"
     out["pack_builtin"] = state.pack_path
     if args.get("readonly"):
-        case("readonly", lambda: setattr(state, "takes_folder", args["readonly"]),
-             lambda: setattr(state, "takes_folder", "//vasa/"))
+        case(
+            "readonly",
+            lambda: setattr(state, "takes_folder", args["readonly"]),
+            lambda: setattr(state, "takes_folder", "//vasa/"),
+        )
     # Cancel: the job's cancel event, set while frames are being written (as Esc does).
     generation = ext("vasa_blender.generation")
     plan = generation.plan(bpy.context)
@@ -344,11 +401,20 @@ def bad_inputs(zip_path: str, work: Path, args: dict) -> dict:
     job.start()
     job.wait(120)
     level, message = generation.finish(bpy.context.scene, plan, job)
-    results["cancelled"] = {"message": message, "level": level, "takes": len(state.takes),
-                            "strips": len(strips), "folder_left": plan.folder.exists(),
-                            "reached_frames": started.is_set()}
-    out.update(cases=results, good_intact=digests(bpy.path.abspath(good.folder)) == good_digests,
-               n_strips_before=n_strips, takes=len(state.takes))
+    results["cancelled"] = {
+        "message": message,
+        "level": level,
+        "takes": len(state.takes),
+        "strips": len(strips),
+        "folder_left": plan.folder.exists(),
+        "reached_frames": started.is_set(),
+    }
+    out.update(
+        cases=results,
+        good_intact=digests(bpy.path.abspath(good.folder)) == good_digests,
+        n_strips_before=n_strips,
+        takes=len(state.takes),
+    )
     return out
 
 
@@ -403,15 +469,24 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
     start(op)
     out["running_during"] = scene.talking_head.running and jobs.running_job() is not None
     result, seen = poll(op)
-    out["done"] = {"result": sorted(result), "reports": op.reports, "progress": seen,
-                   "takes": len(scene.talking_head.takes), "running": scene.talking_head.running,
-                   "registered": jobs.running_job() is not None, "timer_removed": removed[:]}
+    out["done"] = {
+        "result": sorted(result),
+        "reports": op.reports,
+        "progress": seen,
+        "takes": len(scene.talking_head.takes),
+        "running": scene.talking_head.running,
+        "registered": jobs.running_job() is not None,
+        "timer_removed": removed[:],
+    }
     op = Op()
     start(op)
     result, seen = poll(op, cancel_at=0.3)
-    out["esc"] = {"result": sorted(result), "reports": op.reports,
-                  "takes": len(scene.talking_head.takes),
-                  "folders": sorted(p.name for p in (work / "vasa").iterdir())}
+    out["esc"] = {
+        "result": sorted(result),
+        "reports": op.reports,
+        "takes": len(scene.talking_head.takes),
+        "folders": sorted(p.name for p in (work / "vasa").iterdir()),
+    }
     op = Op()
     start(op)
     op._job.wait(0.5)
@@ -422,9 +497,12 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
         if len(list((work / "vasa").iterdir())) == 1:
             break
         time.sleep(0.05)
-    out["abandoned"] = {"registered": registered, "job_done": job_done,
-                        "folders": sorted(p.name for p in (work / "vasa").iterdir()),
-                        "modal": sorted(op.modal(context, timer))}
+    out["abandoned"] = {
+        "registered": registered,
+        "job_done": job_done,
+        "folders": sorted(p.name for p in (work / "vasa").iterdir()),
+        "modal": sorted(op.modal(context, timer)),
+    }
     return out
 
 
@@ -437,14 +515,22 @@ def inspect_blend(zip_path: str, work: Path, args: dict) -> dict:
     take = state.takes[state.active_take]
     info = take_info(scene, take)
     sounds = [s for s in ext("vasa_blender.compat").all_strips(scene) if s.type == "SOUND"]
-    return {"take": info, "n_takes": len(state.takes), "fps": scene.render.fps,
-            "sound": {"channel": sounds[0].channel, "start": sounds[0].frame_final_start,
-                      "duration": sounds[0].frame_final_duration},
-            "plane_image": ext("vasa_blender.sources").image_texture_node(take.plane).image.source}
+    return {
+        "take": info,
+        "n_takes": len(state.takes),
+        "fps": scene.render.fps,
+        "sound": {
+            "channel": sounds[0].channel,
+            "start": sounds[0].frame_final_start,
+            "duration": sounds[0].frame_final_duration,
+        },
+        "plane_image": ext("vasa_blender.sources").image_texture_node(take.plane).image.source,
+    }
 
 
-SCENARIOS = {f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs,
-                                     modal, inspect_blend)}
+SCENARIOS = {
+    f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs, modal, inspect_blend)
+}
 
 
 if __name__ == "__main__":

@@ -40,9 +40,17 @@ START = 10
 @pytest.fixture(scope="module")
 def extension_zip(tmp_path_factory) -> Path:
     """Built and validated by Blender's builder, as ``make extension`` does."""
-    done = subprocess.run([sys.executable, str(REPO / "tools" / "build_extension.py"),
-                           "--no-wheels", "--output-dir", str(tmp_path_factory.mktemp("dist"))],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tools" / "build_extension.py"),
+            "--no-wheels",
+            "--output-dir",
+            str(tmp_path_factory.mktemp("dist")),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return Path(done.stdout.strip().splitlines()[-1])
 
@@ -57,13 +65,24 @@ def clip(tmp_path_factory) -> Path:
 def run_scenario(name: str, zip_path: Path, work: Path, **args) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(work / "user"))
-    proc = subprocess.run([sys.executable, str(SCENARIOS), name, str(zip_path), str(work),
-                           json.dumps(args, default=str)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCENARIOS),
+            name,
+            str(zip_path),
+            str(work),
+            json.dumps(args, default=str),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, (
-        f"scenario {name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-        f"{proc.stderr[-3000:]}")
+        f"scenario {name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
@@ -81,34 +100,62 @@ def test_register_unregister_register_leaves_nothing_behind(extension_zip, tmp_p
     result = run_scenario("register_cycle", extension_zip, tmp_path)
     on, off, again, cycled, off_again = result["snapshots"]
     assert on["scene_prop"] and on["prefs"] and on["handlers"] == 1, on
-    for kind in ("OT_generate", "OT_rerender", "OT_cancel", "PT_vse_main", "PT_view3d_main",
-                 "PT_vse_run", "PT_view3d_takes", "UL_takes"):
+    for kind in (
+        "OT_generate",
+        "OT_rerender",
+        "OT_cancel",
+        "PT_vse_main",
+        "PT_view3d_main",
+        "PT_vse_run",
+        "PT_view3d_takes",
+        "UL_takes",
+    ):
         assert f"TALKING_HEAD_{kind}" in on["classes"], kind
     for snapshot in (off, off_again):
-        assert snapshot == {"scene_prop": False, "classes": [], "prefs": False,
-                            "handlers": 0}, snapshot
+        assert snapshot == {"scene_prop": False, "classes": [], "prefs": False, "handlers": 0}, (
+            snapshot
+        )
     assert again == on and cycled == on
 
 
 @pytest.fixture(scope="module")
 def generated(extension_zip, clip, tmp_path_factory) -> dict:
-    return run_scenario("generate", extension_zip, tmp_path_factory.mktemp("generate"),
-                        image=SAMPLE_IMAGE, audio=clip)
+    return run_scenario(
+        "generate",
+        extension_zip,
+        tmp_path_factory.mktemp("generate"),
+        image=SAMPLE_IMAGE,
+        audio=clip,
+    )
 
 
 def test_panels_say_why_generate_is_disabled_and_what_runs(generated):
     empty, ready, done = (generated["panels"][k] for k in ("empty", "ready", "done"))
     for log in (empty, ready, done):
-        assert {"source_kind", "sound_strip", "pack", "seed", "motion_intensity",
-                "lipsync_strength", "lipsync_mode", "gaze_yaw", "gaze_pitch", "head_scale",
-                "emotion", "emotion_intensity"} <= set(log["props"]), log["props"]
+        assert {
+            "source_kind",
+            "sound_strip",
+            "pack",
+            "seed",
+            "motion_intensity",
+            "lipsync_strength",
+            "lipsync_mode",
+            "gaze_yaw",
+            "gaze_pitch",
+            "head_scale",
+            "emotion",
+            "emotion_intensity",
+        } <= set(log["props"]), log["props"]
         assert any(label.startswith("Runs on: CPU") for label in log["labels"])
     assert "talking_head.generate" in empty["operators"]
     assert any("Choose an image plane" in label for label in empty["labels"])
     assert "enabled" in empty["set"]
     assert not any("Choose" in label or "Save" in label for label in ready["labels"])
-    assert {"talking_head.rerender", "talking_head.select_controller",
-            "talking_head.show_on_plane"} <= set(done["operators"])
+    assert {
+        "talking_head.rerender",
+        "talking_head.select_controller",
+        "talking_head.show_on_plane",
+    } <= set(done["operators"])
     assert any(label.startswith("take_001:") for label in done["labels"])
 
 
@@ -162,8 +209,9 @@ def test_generating_again_makes_a_new_take_and_keeps_the_old_one(generated):
 def test_image_plane_plays_the_take(generated):
     tex = generated["texture"]
     assert tex["source"] == "SEQUENCE"
-    assert Path(tex["filepath"]) == Path(generated["first"]["folder"]) / "frames" / \
-        "frame_000001.png"
+    assert (
+        Path(tex["filepath"]) == Path(generated["first"]["folder"]) / "frames" / "frame_000001.png"
+    )
     assert tex["frame_start"] == START and tex["frame_duration"] == 2 * FPS
     assert tex["frame_offset"] == 0 and tex["auto_refresh"]
     assert tex["original"] == "astronaut.png" and tex["original_kept"]
@@ -203,8 +251,16 @@ def nose_offsets(path: Path, analyzer: FaceAnalyzer) -> tuple[float, float]:
 
 def test_rerender_renders_only_what_the_curves_changed(extension_zip, clip, tmp_path):
     yaw_keys, pitch_keys, shift = [5, 6, 7], [15, 16], 3
-    r = run_scenario("rerender", extension_zip, tmp_path, image=SAMPLE_IMAGE, audio=clip,
-                     yaw_keys=yaw_keys, pitch_keys=pitch_keys, shift=shift)
+    r = run_scenario(
+        "rerender",
+        extension_zip,
+        tmp_path,
+        image=SAMPLE_IMAGE,
+        audio=clip,
+        yaw_keys=yaw_keys,
+        pitch_keys=pitch_keys,
+        shift=shift,
+    )
     folder = Path(r["folder"])
 
     def differ(a, b):  # 0-based frames whose file changed (frame_000000 holds frame 1)
@@ -236,8 +292,9 @@ def test_rerender_renders_only_what_the_curves_changed(extension_zip, clip, tmp_
     assert r["n_strips"] == 3 and r["strip_elements"] == n  # sound, blocker, take: no copy
 
 
-def test_modal_job_polls_cancels_on_esc_and_is_cut_off_by_a_file_load(extension_zip, clip,
-                                                                      tmp_path):
+def test_modal_job_polls_cancels_on_esc_and_is_cut_off_by_a_file_load(
+    extension_zip, clip, tmp_path
+):
     r = run_scenario("modal", extension_zip, tmp_path, image=SAMPLE_IMAGE, audio=clip)
     assert r["running_during"]
     done = r["done"]
@@ -276,14 +333,28 @@ def test_bad_inputs_report_one_sentence_and_change_nothing(extension_zip, clip, 
     bad_pack = tmp_path / "bad_pack"
     shutil.copytree(REPO / "core" / "builtin_pack", bad_pack)
     (bad_pack / "face_landmark.onnx").write_bytes(b"not an onnx model")
-    r = run_scenario("bad_inputs", extension_zip, tmp_path / "work", image=SAMPLE_IMAGE,
-                     audio=clip, silent=silent, corrupt=corrupt, gray=gray, readonly=readonly,
-                     bad_pack=bad_pack)
+    r = run_scenario(
+        "bad_inputs",
+        extension_zip,
+        tmp_path / "work",
+        image=SAMPLE_IMAGE,
+        audio=clip,
+        silent=silent,
+        corrupt=corrupt,
+        gray=gray,
+        readonly=readonly,
+        bad_pack=bad_pack,
+    )
     assert "Save the .blend file first" in r["unsaved"]
     assert r["pack_kept"] == [str(bad_pack), str(bad_pack)] and r["pack_builtin"] == ""
-    expected = {"silent": "silent", "corrupt_sound": "corrupt", "no_face": "face",
-                "missing_image": "no file on disk", "readonly": "not writable",
-                "bad_pack": "face_landmark.onnx"}
+    expected = {
+        "silent": "silent",
+        "corrupt_sound": "corrupt",
+        "no_face": "face",
+        "missing_image": "no file on disk",
+        "readonly": "not writable",
+        "bad_pack": "face_landmark.onnx",
+    }
     for name, result in r["cases"].items():
         if name == "cancelled":
             continue
@@ -306,17 +377,36 @@ def test_bad_inputs_report_one_sentence_and_change_nothing(extension_zip, clip, 
 def probe(path: Path) -> str:
     import imageio_ffmpeg
 
-    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+    )
     return done.stderr
 
 
 def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_path):
     out, video = tmp_path / "out", tmp_path / "talk.mp4"
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
-    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--", "--image",
-           str(SAMPLE_IMAGE), "--audio", str(clip), "--out", str(out), "--video", str(video),
-           "--seed", "3", "--fps", "12", "--extension", str(extension_zip)]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "batch.py"),
+        "--",
+        "--image",
+        str(SAMPLE_IMAGE),
+        "--audio",
+        str(clip),
+        "--out",
+        str(out),
+        "--video",
+        str(video),
+        "--seed",
+        "3",
+        "--fps",
+        "12",
+        "--extension",
+        str(extension_zip),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     blend = out / "astronaut.blend"
@@ -336,19 +426,30 @@ def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_
 
 def test_batch_script_reports_bad_input_in_one_line(extension_zip, tmp_path):
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
-    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--image",
-           str(tmp_path / "nobody.png"), "--audio", str(SAMPLE_AUDIO), "--out",
-           str(tmp_path / "out"), "--extension", str(extension_zip)]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "batch.py"),
+        "--image",
+        str(tmp_path / "nobody.png"),
+        "--audio",
+        str(SAMPLE_AUDIO),
+        "--out",
+        str(tmp_path / "out"),
+        "--extension",
+        str(extension_zip),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        f"error: The image file {tmp_path / 'nobody.png'} does not exist; check the path.")
+        f"error: The image file {tmp_path / 'nobody.png'} does not exist; check the path."
+    )
     assert not (tmp_path / "out").exists()
     # An existing .blend is never overwritten.
     mine = tmp_path / "mine.blend"
     mine.write_bytes(b"my work")
     cmd[cmd.index("--image") + 1] = str(SAMPLE_IMAGE)
-    done = subprocess.run(cmd + ["--blend", str(mine)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = subprocess.run(
+        cmd + ["--blend", str(mine)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 2 and "already exists" in done.stderr.splitlines()[-1]
     assert mine.read_bytes() == b"my work" and not (tmp_path / "out").exists()

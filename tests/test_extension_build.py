@@ -41,16 +41,24 @@ def test_platforms_are_those_every_package_covers():
     assert build_extension.platforms_of(no_windows) == ["linux-x64", "macos-arm64"]
     assert build_extension.platforms_of([Path(WHEELS[-1])]) == []
     # A package with a pure-Python wheel (beside platform ones) is there everywhere.
-    extra = [Path("sounddevice-0.5.6-py3-none-any.whl"),
-             Path("sounddevice-0.5.6-py3-none-win_amd64.whl")]
+    extra = [
+        Path("sounddevice-0.5.6-py3-none-any.whl"),
+        Path("sounddevice-0.5.6-py3-none-win_amd64.whl"),
+    ]
     assert build_extension.platforms_of(paths + extra) == [
-        "linux-x64", "macos-arm64", "windows-x64"]
+        "linux-x64",
+        "macos-arm64",
+        "windows-x64",
+    ]
 
 
 def test_staged_manifest_is_valid_toml_with_the_wheels():
     text = (REPO / "blender_manifest.toml").read_text()
-    staged = tomllib.loads(build_extension.staged_manifest(
-        text, [Path(w) for w in WHEELS], ["linux-x64", "windows-x64"]))
+    staged = tomllib.loads(
+        build_extension.staged_manifest(
+            text, [Path(w) for w in WHEELS], ["linux-x64", "windows-x64"]
+        )
+    )
     original = tomllib.loads(text)
     assert staged["wheels"] == [f"./wheels/{w}" for w in WHEELS]
     assert staged["platforms"] == ["linux-x64", "windows-x64"]
@@ -76,9 +84,11 @@ def test_split_build_puts_each_platforms_wheels_in_its_zip(tmp_path, monkeypatch
             zf.writestr("placeholder.txt", wheel)
     monkeypatch.setattr(build_extension, "REPO", repo)
     zips = build_extension.build(tmp_path / "dist")
-    assert [z.name for z in zips] == ["talking_head-0.1.0-linux_x64.zip",
-                                      "talking_head-0.1.0-macos_arm64.zip",
-                                      "talking_head-0.1.0-windows_x64.zip"]
+    assert [z.name for z in zips] == [
+        "talking_head-0.1.0-linux_x64.zip",
+        "talking_head-0.1.0-macos_arm64.zip",
+        "talking_head-0.1.0-windows_x64.zip",
+    ]
     linux = zipfile.ZipFile(zips[0]).namelist()
     assert "wheels/onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl" in linux
     assert "wheels/packaging-26.3-py3-none-any.whl" in linux

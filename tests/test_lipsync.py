@@ -71,7 +71,7 @@ def test_lips_close_at_every_bilabial_onset(known, track):
     misses = []
     for p in _bilabials(meta):
         onset = p["closure"][0]
-        window = gap[_frame(onset - 1 / FPS):_frame(onset + 1 / FPS) + 1]
+        window = gap[_frame(onset - 1 / FPS) : _frame(onset + 1 / FPS) + 1]
         if window.min() > CLOSED:
             misses.append((p["item"], p["phoneme"], round(onset, 3), np.round(window, 3)))
     assert not misses, misses
@@ -82,15 +82,16 @@ def test_mouth_open_on_every_vowel_nucleus(known, track):
     gap = _gap(track)
     for p in _nuclei(known[0]):
         i = _frame((p["start"] + p["end"]) / 2)
-        assert gap[i] >= OPEN, (p, gap[i - 1:i + 2])
+        assert gap[i] >= OPEN, (p, gap[i - 1 : i + 2])
 
 
 def test_rounder_on_oo_than_on_ee(known, track):
     meta = known[0]
 
     def mean_at(names, channel):
-        return np.mean([track[channel][_frame((p["start"] + p["end"]) / 2)]
-                        for p in _nuclei(meta, names)])
+        return np.mean(
+            [track[channel][_frame((p["start"] + p["end"]) / 2)] for p in _nuclei(meta, names)]
+        )
 
     round_oo = mean_at(("u:",), "mouthPucker") + mean_at(("u:",), "mouthFunnel")
     round_ee = mean_at(("i:",), "mouthPucker") + mean_at(("i:",), "mouthFunnel")
@@ -118,15 +119,20 @@ def test_no_chatter_and_shapes_lead_the_sound():
         jaw = generate_motion(features, MotionSettings(lipsync_mode=mode), samples)["jawOpen"]
         d = np.diff(jaw.astype(np.float64))
         # Chatter: the jaw reversing on two frames in a row (up-down-up), each step > 0.05.
-        flips = (np.sign(d[:-1]) != np.sign(d[1:])) & (np.abs(d[:-1]) > 0.05) \
-            & (np.abs(d[1:]) > 0.05)
+        flips = (
+            (np.sign(d[:-1]) != np.sign(d[1:])) & (np.abs(d[:-1]) > 0.05) & (np.abs(d[1:]) > 0.05)
+        )
         assert not np.any(flips[:-1] & flips[1:]), mode
         # The mouth leads the sound: jaw correlates best with loudness a frame later.
         loud = features.loudness - features.loudness.mean()
         centred = jaw - jaw.mean()
         lags = range(-3, 4)
-        corr = [np.dot(centred[max(0, -k):len(jaw) - max(0, k)],
-                       loud[max(0, k):len(jaw) - max(0, -k)]) for k in lags]
+        corr = [
+            np.dot(
+                centred[max(0, -k) : len(jaw) - max(0, k)], loud[max(0, k) : len(jaw) - max(0, -k)]
+            )
+            for k in lags
+        ]
         assert list(lags)[int(np.argmax(corr))] in (0, 1), (mode, corr)
 
 
@@ -160,8 +166,11 @@ def test_long_recording_is_decoded_in_pieces_cut_at_quiet_moments(known, monkeyp
     assert len(cuts) >= 4 and cuts[0] == 0 and cuts[-1] == len(samples)
     for c in cuts[1:-1]:  # each cut falls in a pause between items, not inside a syllable
         t = c / 16000
-        assert not any(i["start"] + 0.05 < t < i["end"] - 0.05 for i in known[0]["items"]
-                       if i["text"] != "mama papa"), t
+        assert not any(
+            i["start"] + 0.05 < t < i["end"] - 0.05
+            for i in known[0]["items"]
+            if i["text"] != "mama papa"
+        ), t
 
 
 def test_acoustic_closures_need_a_dip_inside_speech():
@@ -208,20 +217,26 @@ def rendered(request, known):
         lm = analyzer.measure(renderer.render(track.frame(i)))
         assert lm is not None, f"no face found in rendered frame {i}"
         width = lm[:, 0].max() - lm[:, 0].min()
-        return (float(np.linalg.norm(lm[14, :2] - lm[13, :2]) / width),
-                float(np.linalg.norm(lm[291, :2] - lm[61, :2]) / width))
+        return (
+            float(np.linalg.norm(lm[14, :2] - lm[13, :2]) / width),
+            float(np.linalg.norm(lm[291, :2] - lm[61, :2]) / width),
+        )
 
     closed = []
     for p in _bilabials(meta):
         lo, hi = _frame(p["closure"][0] - 1 / FPS), _frame(p["closure"][0] + 1 / FPS)
-        closed.append(lo + int(np.argmin(gap[lo:hi + 1])))
-    vowels = {name: [_frame((p["start"] + p["end"]) / 2) for p in _nuclei(meta, (name,))]
-              for name in VOWELS}
+        closed.append(lo + int(np.argmin(gap[lo : hi + 1])))
+    vowels = {
+        name: [_frame((p["start"] + p["end"]) / 2) for p in _nuclei(meta, (name,))]
+        for name in VOWELS
+    }
     silence = [_frame(meta["items"][k]["start"] - 0.2) for k in (1, 5, 9)]
-    return {"portrait": request.param,
-            "closed": [measure(i) for i in closed[::2]],
-            "silence": [measure(i) for i in silence],
-            "vowels": {k: [measure(i) for i in v] for k, v in vowels.items()}}
+    return {
+        "portrait": request.param,
+        "closed": [measure(i) for i in closed[::2]],
+        "silence": [measure(i) for i in silence],
+        "vowels": {k: [measure(i) for i in v] for k, v in vowels.items()},
+    }
 
 
 def test_rendered_mouth_opens_on_vowels_and_shuts_on_bilabials(rendered):
@@ -262,10 +277,14 @@ def test_rendered_head_is_still_at_intensity_zero(known):
     frames = [40, 110, 180, 250]
 
     def spread(intensity: float) -> float:
-        track = generate_motion(features, MotionSettings(seed=3, motion_intensity=intensity,
-                                                         lipsync_mode="acoustic"), samples)
-        points = np.stack([analyzer.measure(renderer.render(track.frame(i)))[rigid, :2]
-                           for i in frames])
+        track = generate_motion(
+            features,
+            MotionSettings(seed=3, motion_intensity=intensity, lipsync_mode="acoustic"),
+            samples,
+        )
+        points = np.stack(
+            [analyzer.measure(renderer.render(track.frame(i)))[rigid, :2] for i in frames]
+        )
         return float(np.abs(points - points.mean(0)).max())
 
     still, moving = spread(0.0), spread(1.0)
@@ -286,8 +305,7 @@ def _phones(spec: list[tuple[str, float]], start: float = 0.5) -> list[phonemes.
 
 def _voiced(seconds: float) -> np.ndarray:
     t = np.arange(int(seconds * 16000)) / 16000
-    return (0.2 * sum(np.sin(2 * np.pi * 130 * k * t) / k for k in range(1, 8))).astype(
-        np.float32)
+    return (0.2 * sum(np.sin(2 * np.pi * 130 * k * t) / k for k in range(1, 8))).astype(np.float32)
 
 
 def _mouth(phones, seconds=3.0, fps=FPS):
@@ -299,23 +317,34 @@ def _mouth(phones, seconds=3.0, fps=FPS):
 @pytest.mark.parametrize("fps", [25.0, 30.0, 60.0])
 def test_bilabials_close_even_in_fast_speech(fps):
     # About eight syllables a second, with consonants shorter than a frame at 25 fps.
-    spec = [("B", 0.03), ("AA", 0.09), ("M", 0.03), ("AA", 0.09), ("P", 0.03), ("AA", 0.09),
-            ("B", 0.03), ("IY", 0.09), ("M", 0.03), ("UW", 0.09), ("P", 0.03), ("AE", 0.1)]
+    spec = [
+        ("B", 0.03),
+        ("AA", 0.09),
+        ("M", 0.03),
+        ("AA", 0.09),
+        ("P", 0.03),
+        ("AA", 0.09),
+        ("B", 0.03),
+        ("IY", 0.09),
+        ("M", 0.03),
+        ("UW", 0.09),
+        ("P", 0.03),
+        ("AE", 0.1),
+    ]
     phones = _phones(spec)
     ch = _mouth(phones, fps=fps)
     gap = ch["jawOpen"] - ch["mouthClose"]
     for p in phones:
         if p.name in ("B", "M", "P"):
             lo, hi = round((p.start - 1 / fps) * fps), round((p.start + 1 / fps) * fps)
-            assert gap[lo:hi + 1].min() <= CLOSED, (fps, p, gap[lo:hi + 1])
-            assert ch["mouthPressLeft"][lo:hi + 1].max() > 0.3
+            assert gap[lo : hi + 1].min() <= CLOSED, (fps, p, gap[lo : hi + 1])
+            assert ch["mouthPressLeft"][lo : hi + 1].max() > 0.3
         else:
             i = round((p.start + p.end) / 2 * fps)
-            assert gap[i - 1:i + 2].max() >= OPEN, (fps, p, gap[i - 1:i + 2])
+            assert gap[i - 1 : i + 2].max() >= OPEN, (fps, p, gap[i - 1 : i + 2])
     # Never chatter: no jaw reversal on two successive frames (up-down-up), steps > 0.05.
     d = np.diff(ch["jawOpen"].astype(np.float64))
-    flips = (np.sign(d[:-1]) != np.sign(d[1:])) & (np.abs(d[:-1]) > 0.05) & \
-        (np.abs(d[1:]) > 0.05)
+    flips = (np.sign(d[:-1]) != np.sign(d[1:])) & (np.abs(d[:-1]) > 0.05) & (np.abs(d[1:]) > 0.05)
     assert not np.any(flips[:-1] & flips[1:])
 
 

@@ -35,8 +35,12 @@ def features():
 
 def test_track_round_trip(tmp_path):
     rng = np.random.default_rng(1)
-    track = MotionTrack(24.0, STANDARD_CHANNELS, rng.normal(size=(37, len(STANDARD_CHANNELS))),
-                        {"generator": "test", "n": 3})
+    track = MotionTrack(
+        24.0,
+        STANDARD_CHANNELS,
+        rng.normal(size=(37, len(STANDARD_CHANNELS))),
+        {"generator": "test", "n": 3},
+    )
     track.save(tmp_path / "motion.npz")
     back = MotionTrack.load(tmp_path / "motion.npz")
     assert back.fps == 24.0
@@ -65,7 +69,7 @@ def test_jaw_closed_in_silence_open_in_speech(features):
     inner = slice(pause.start + 3, pause.stop - 2)
     assert np.all(jaw[inner] == 0.0)
     assert np.percentile(jaw[: pause.start], 80) > 0.2
-    assert np.percentile(jaw[pause.stop:], 80) > 0.2
+    assert np.percentile(jaw[pause.stop :], 80) > 0.2
     assert jaw.max() <= 1.0
     # lip-sync strength scales the mouth
     weak = generate_motion(features, MotionSettings(seed=3, lipsync_strength=0.5))["jawOpen"]
@@ -120,6 +124,7 @@ def test_empty_features_give_empty_track():
 
 
 # --------------------------------------------------------------------------- issue 3
+
 
 def _minute_of_speech() -> np.ndarray:
     """Phrases of 1-4 s with pauses of 0.3-1.2 s, a minute long (seeded, reproducible)."""
@@ -201,6 +206,7 @@ def test_blinks_never_overlap_and_follow_long_phrases(minute):
     assert np.all(np.diff(starts) >= 1.0 * FPS)  # never two at once
     from core.motion.lipsync import speech_mask
     from core.motion.procedural import PHRASE_S, _runs
+
     speech = speech_mask(minute.loudness)
     ends = [stop for start, stop in _runs(speech) if (stop - start) / FPS >= PHRASE_S]
     after = sum(any(0 <= s - e <= 0.4 * FPS for s in starts) for e in ends)
@@ -208,13 +214,15 @@ def test_blinks_never_overlap_and_follow_long_phrases(minute):
 
 
 def test_gaze_holds_the_main_direction_and_looks_away_in_pauses(minute):
-    settings = MotionSettings(seed=2, gaze_yaw=10.0, gaze_pitch=-5.0, motion_intensity=0.0,
-                              lipsync_mode="acoustic")
+    settings = MotionSettings(
+        seed=2, gaze_yaw=10.0, gaze_pitch=-5.0, motion_intensity=0.0, lipsync_mode="acoustic"
+    )
     track = generate_motion(minute, settings)
     yaw, pitch = track["gaze_yaw"], track["gaze_pitch"]
     assert abs(np.median(yaw) - 10.0) < 1.5 and abs(np.median(pitch) + 5.0) < 1.0
     off = np.hypot(yaw - 10.0, pitch + 5.0)
     from core.motion.lipsync import speech_mask
+
     speech = speech_mask(minute.loudness)
     assert np.percentile(off[speech], 90) < 5.0  # while talking: small saccades only
     assert off[~speech].max() > 6.0  # in pauses: brief aversions
@@ -231,23 +239,34 @@ def test_emotion_offsets_and_controls(features):
         "surprised": ("browOuterUpLeft", "eyeWideLeft"),
     }
     for name, channels in expected.items():
-        strong = generate_motion(features, MotionSettings(seed=1, emotion=name,
-                                                          lipsync_mode="acoustic"))
-        half = generate_motion(features, MotionSettings(seed=1, emotion=name,
-                                                        emotion_intensity=0.5,
-                                                        lipsync_mode="acoustic"))
+        strong = generate_motion(
+            features, MotionSettings(seed=1, emotion=name, lipsync_mode="acoustic")
+        )
+        half = generate_motion(
+            features,
+            MotionSettings(seed=1, emotion=name, emotion_intensity=0.5, lipsync_mode="acoustic"),
+        )
         for ch in channels:
             assert strong[ch].mean() > half[ch].mean() + 0.05 > base[ch].mean() + 0.1, (name, ch)
-    scaled = generate_motion(features, MotionSettings(seed=1, head_scale=1.3,
-                                                      motion_intensity=0.0))
+    scaled = generate_motion(features, MotionSettings(seed=1, head_scale=1.3, motion_intensity=0.0))
     np.testing.assert_allclose(scaled["head_scale"], 1.3, atol=1e-6)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("motion_intensity", -1.0), ("lipsync_strength", float("nan")), ("gaze_yaw", 45.0),
-    ("head_scale", 0.0), ("emotion", "bored"), ("lipsync_mode", "visual"),
-    ("emotion_intensity", 2.0), ("blink_rate_per_min", 100.0), ("seed", 1.5), ("seed", -1),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("motion_intensity", -1.0),
+        ("lipsync_strength", float("nan")),
+        ("gaze_yaw", 45.0),
+        ("head_scale", 0.0),
+        ("emotion", "bored"),
+        ("lipsync_mode", "visual"),
+        ("emotion_intensity", 2.0),
+        ("blink_rate_per_min", 100.0),
+        ("seed", 1.5),
+        ("seed", -1),
+    ],
+)
 def test_bad_controls_are_refused_in_one_sentence(features, field, value):
     from core.errors import VasaError
     from core.motion.procedural import CONTROLS
@@ -284,6 +303,7 @@ def test_ten_minutes_in_chunks_with_bounded_memory():
     seam = np.zeros(len(steps), bool)
     seam[1499::1500] = True
     assert np.all(steps[seam].max(0) <= steps[~seam].max(0) + 1e-6)
-    one_pass = generate_motion(features, MotionSettings(seed=0, lipsync_mode="acoustic"),
-                               chunk_frames=track.n_frames)
+    one_pass = generate_motion(
+        features, MotionSettings(seed=0, lipsync_mode="acoustic"), chunk_frames=track.n_frames
+    )
     np.testing.assert_allclose(track.data, one_pass.data, atol=1e-5)

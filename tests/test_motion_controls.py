@@ -30,9 +30,18 @@ def clip(tmp_path_factory) -> Path:
 
 
 def test_settings_carry_every_motion_control():
-    settings = Settings(seed=5, motion_intensity=0.3, lipsync_strength=0.7,
-                        blink_rate_per_min=20.0, lipsync_mode="acoustic", gaze_yaw=4.0,
-                        gaze_pitch=-3.0, head_scale=1.2, emotion="sad", emotion_intensity=0.4)
+    settings = Settings(
+        seed=5,
+        motion_intensity=0.3,
+        lipsync_strength=0.7,
+        blink_rate_per_min=20.0,
+        lipsync_mode="acoustic",
+        gaze_yaw=4.0,
+        gaze_pitch=-3.0,
+        head_scale=1.2,
+        emotion="sad",
+        emotion_intensity=0.4,
+    )
     motion = settings.motion()
     for f in fields(MotionSettings):
         assert getattr(motion, f.name) == getattr(settings, f.name), f.name
@@ -41,17 +50,47 @@ def test_settings_carry_every_motion_control():
 
 def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
     out = tmp_path / "take"
-    args = ["--image", REPO / "samples" / "astronaut.png", "--audio", clip, "--out", out,
-            "--quiet", "--lipsync-mode", "acoustic", "--gaze-yaw", "7", "--gaze-pitch", "-4",
-            "--head-scale", "1.25", "--emotion", "happy", "--emotion-intensity", "0.5",
-            "--blink-rate", "12", "--intensity", "0"]
-    done = subprocess.run([sys.executable, "-m", "core", "generate", *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    args = [
+        "--image",
+        REPO / "samples" / "astronaut.png",
+        "--audio",
+        clip,
+        "--out",
+        out,
+        "--quiet",
+        "--lipsync-mode",
+        "acoustic",
+        "--gaze-yaw",
+        "7",
+        "--gaze-pitch",
+        "-4",
+        "--head-scale",
+        "1.25",
+        "--emotion",
+        "happy",
+        "--emotion-intensity",
+        "0.5",
+        "--blink-rate",
+        "12",
+        "--intensity",
+        "0",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "generate", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     record = json.loads((out / "run.json").read_text())
     s = record["settings"]
-    assert (s["lipsync_mode"], s["gaze_yaw"], s["gaze_pitch"], s["head_scale"]) == \
-        ("acoustic", 7.0, -4.0, 1.25)
+    assert (s["lipsync_mode"], s["gaze_yaw"], s["gaze_pitch"], s["head_scale"]) == (
+        "acoustic",
+        7.0,
+        -4.0,
+        1.25,
+    )
     assert (s["emotion"], s["emotion_intensity"], s["blink_rate_per_min"]) == ("happy", 0.5, 12)
     assert record["motion"]["lipsync_mode"] == "acoustic"
     track = MotionTrack.load(out / "motion.npz")
@@ -62,10 +101,24 @@ def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
 
 def test_bad_control_is_one_error_line_and_writes_nothing(clip: Path, tmp_path: Path):
     out = tmp_path / "take"
-    args = ["--image", REPO / "samples" / "astronaut.png", "--audio", clip, "--out", out,
-            "--quiet", "--gaze-yaw", "80"]
-    done = subprocess.run([sys.executable, "-m", "core", "generate", *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    args = [
+        "--image",
+        REPO / "samples" / "astronaut.png",
+        "--audio",
+        clip,
+        "--out",
+        out,
+        "--quiet",
+        "--gaze-yaw",
+        "80",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "generate", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: Gaze yaw 80.0 is out of range; use -30 to 30 deg."]
@@ -76,12 +129,13 @@ def test_auto_mode_notes_a_fallback_in_run_json(clip: Path, tmp_path: Path, monk
     from core.audio import phonemes
     from core.take.generate import generate
 
-    monkeypatch.setattr(phonemes, "availability",
-                        lambda: "PocketSphinx is not installed (test); the acoustic lip "
-                                "sync was used.")
+    monkeypatch.setattr(
+        phonemes,
+        "availability",
+        lambda: "PocketSphinx is not installed (test); the acoustic lip sync was used.",
+    )
     out = tmp_path / "take"
-    result = generate(REPO / "samples" / "astronaut.png", clip, out,
-                      Settings(lipsync_mode="auto"))
+    result = generate(REPO / "samples" / "astronaut.png", clip, out, Settings(lipsync_mode="auto"))
     record = json.loads((out / "run.json").read_text())
     assert record["motion"]["lipsync_mode"] == "acoustic"
     assert record["motion"]["notes"] == [phonemes.availability()]

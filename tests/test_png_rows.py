@@ -12,8 +12,9 @@ from core.take.png_rows import StillRowsPng, adler32_combine
 
 
 def _decode(data: bytes) -> np.ndarray:
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED),
-                        cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(
+        cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB
+    )
 
 
 def test_adler32_combine_matches_zlib():
@@ -31,7 +32,7 @@ def test_frames_round_trip(tmp_path):
     for rows in [(10, 40), (0, 200), (0, 30), (150, 200), (20, 20), (10, 180)]:
         enc = StillRowsPng(base, rows, text, 1)
         frame = base.copy()
-        frame[rows[0]:rows[1]] = rng.integers(0, 256, (rows[1] - rows[0], 53, 3), np.uint8)
+        frame[rows[0] : rows[1]] = rng.integers(0, 256, (rows[1] - rows[0], 53, 3), np.uint8)
         data = enc.encode(frame)
         np.testing.assert_array_equal(_decode(data), frame)
         path = tmp_path / f"f{rows[0]}_{rows[1]}.png"

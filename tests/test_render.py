@@ -70,28 +70,33 @@ def test_open_mouth_shows_dark_interior(setup):
     mask = (masks[0] > 0.9) & (masks[1] < 0.1)  # the opening, teeth left out
     assert mask.sum() > 20, "no mouth interior drawn"
     r = renderer.region
-    inside = frame[r.y0:r.y1, r.x0:r.x1][mask].mean()
-    lips = image[r.y0:r.y1, r.x0:r.x1][mask].mean()  # what was there in the photo
+    inside = frame[r.y0 : r.y1, r.x0 : r.x1][mask].mean()
+    lips = image[r.y0 : r.y1, r.x0 : r.x1][mask].mean()  # what was there in the photo
     assert inside < 60 and inside < 0.6 * lips
 
 
 def test_far_pixels_do_not_change(setup):
     image, face, renderer = setup
-    frame = renderer.render({"jawOpen": 1.0, "head_yaw": 12.0, "head_pitch": -8.0,
-                             "head_roll": 6.0, "head_x": 0.05})
+    frame = renderer.render(
+        {"jawOpen": 1.0, "head_yaw": 12.0, "head_pitch": -8.0, "head_roll": 6.0, "head_x": 0.05}
+    )
     r = renderer.region
     outside = np.ones(image.shape[:2], bool)
-    outside[r.y0:r.y1, r.x0:r.x1] = False
+    outside[r.y0 : r.y1, r.x0 : r.x1] = False
     np.testing.assert_array_equal(frame[outside], image[outside])
     # the region is the head's neighbourhood, not the whole picture
     fw = renderer.deformer.fw
     assert r.size[0] <= 4.3 * fw + 2
     # and pixels at the region's edges inside the picture barely move (an edge on the
     # picture's own border may: nothing lies beyond it)
-    edge = np.abs(frame[r.y0:r.y1, r.x0:r.x1].astype(int) - image[r.y0:r.y1, r.x0:r.x1])
+    edge = np.abs(frame[r.y0 : r.y1, r.x0 : r.x1].astype(int) - image[r.y0 : r.y1, r.x0 : r.x1])
     h, w = image.shape[:2]
-    strips = [(r.x0 > 0, edge[:, :2]), (r.x1 < w, edge[:, -2:]),
-              (r.y0 > 0, edge[:2]), (r.y1 < h, edge[-2:])]
+    strips = [
+        (r.x0 > 0, edge[:, :2]),
+        (r.x1 < w, edge[:, -2:]),
+        (r.y0 > 0, edge[:2]),
+        (r.y1 < h, edge[-2:]),
+    ]
     for inside, strip in strips:
         if inside:
             assert strip.mean() < 1.0
@@ -132,9 +137,10 @@ def test_blink_paints_a_lid_without_moving_the_iris(setup):
     r = renderer.region
     for e in range(2):
         cx, cy = face.iris[e, 0, :2] - [r.x0, r.y0]
-        gy, gx = np.unravel_index(np.argmin(np.hypot(renderer.tps.grid[..., 0] - cx,
-                                                     renderer.tps.grid[..., 1] - cy)),
-                                  renderer.tps.grid.shape[:2])
+        gy, gx = np.unravel_index(
+            np.argmin(np.hypot(renderer.tps.grid[..., 0] - cx, renderer.tps.grid[..., 1] - cy)),
+            renderer.tps.grid.shape[:2],
+        )
         upper, lower, _ = EYES[e]
         opening = np.median(face.landmarks[list(lower), 1] - face.landmarks[list(upper), 1])
         assert np.abs(field[gy, gx]).max() < 0.15 * opening
@@ -213,10 +219,10 @@ def test_mouth_interior_has_teeth_and_throat(setup):
     frame = renderer.render({"jawOpen": 1.0})
     m = renderer.overlay_region()
     r = renderer.region
-    region = frame[r.y0:r.y1, r.x0:r.x1].astype(float)
+    region = frame[r.y0 : r.y1, r.x0 : r.x1].astype(float)
     throat = (m[2] > 0.6) & (m[0] > 0.9)
     assert throat.sum() > 5
-    assert region[throat].mean() < 0.5 * image[r.y0:r.y1, r.x0:r.x1][throat].mean()
+    assert region[throat].mean() < 0.5 * image[r.y0 : r.y1, r.x0 : r.x1][throat].mean()
     if renderer.deformer.photo_gap < 0.01 * renderer.deformer.fh:  # no teeth in the photo
         teeth = (m[1] > 0.6) & (m[0] > 0.9)
         assert teeth.sum() > 5
@@ -238,10 +244,18 @@ def test_full_resolution_output(analyzer):
     assert changed[:, 1].min() >= r.x0 and changed[:, 1].max() < r.x1
 
 
-@pytest.mark.parametrize("pose", [{"head_yaw": -20.0}, {"head_yaw": 20.0},
-                                  {"head_pitch": 20.0}, {"head_pitch": -20.0},
-                                  {"head_roll": 20.0}, {"head_x": 0.15, "head_scale": 1.15},
-                                  {"head_yaw": 15.0, "head_pitch": 10.0, "jawOpen": 1.0}])
+@pytest.mark.parametrize(
+    "pose",
+    [
+        {"head_yaw": -20.0},
+        {"head_yaw": 20.0},
+        {"head_pitch": 20.0},
+        {"head_pitch": -20.0},
+        {"head_roll": 20.0},
+        {"head_x": 0.15, "head_scale": 1.15},
+        {"head_yaw": 15.0, "head_pitch": 10.0, "jawOpen": 1.0},
+    ],
+)
 def test_pose_does_not_tear(setup, pose):
     """The warp stays one-to-one: no part of the picture folds over another."""
     _, _, renderer = setup
@@ -263,8 +277,9 @@ def test_added_channels_show_measured(setup, analyzer):
     brows = analyzer.measure(renderer.render({"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}))
     outer = [70, 46, 300, 276]  # the outer ends of the brows rise
     assert np.mean(lm0[outer, 1] - brows[outer, 1]) > 0.006 * fw
-    wide = np.array(measure_eyes(analyzer, renderer.render({"eyeWideLeft": 1.0,
-                                                            "eyeWideRight": 1.0})))
+    wide = np.array(
+        measure_eyes(analyzer, renderer.render({"eyeWideLeft": 1.0, "eyeWideRight": 1.0}))
+    )
     # (the landmark models read a lifted lid modestly: a few per cent)
     assert np.all(wide > np.array(measure_eyes(analyzer, image)) * 1.01)
 
@@ -277,12 +292,13 @@ def test_4096_output_moves_only_the_head(analyzer):
     small = _portrait("full_body_1.png")
     image = cv2.resize(small, (2731, 4096), interpolation=cv2.INTER_CUBIC)
     renderer = WarpRenderer(image, analyzer.analyze(image))
-    frame = renderer.render({"jawOpen": 0.6, "head_yaw": 10.0, "eyeBlinkLeft": 1.0,
-                             "gaze_yaw": 20.0})
+    frame = renderer.render(
+        {"jawOpen": 0.6, "head_yaw": 10.0, "eyeBlinkLeft": 1.0, "gaze_yaw": 20.0}
+    )
     assert frame.shape == image.shape
     r = renderer.region
     outside = np.ones(image.shape[:2], bool)
-    outside[r.y0:r.y1, r.x0:r.x1] = False
+    outside[r.y0 : r.y1, r.x0 : r.x1] = False
     assert np.array_equal(frame[outside], image[outside])
     assert r.size[0] * r.size[1] < 0.35 * image.shape[0] * image.shape[1]
     lm = analyzer.measure(frame)

@@ -24,8 +24,13 @@ SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
 
 
 def run_cli(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _read(path: Path) -> np.ndarray:
@@ -51,8 +56,9 @@ def test_both_writes_crops_beside_full_frames(clip, tmp_path):
     frame, crop = _read(full[3]), _read(crops[3])
     assert frame.shape == (512, 512, 3) and crop.shape == (512, 512, 3)
     # The crop is that box of the full frame, scaled.
-    expected = cv2.resize(frame[y0:y0 + side, x0:x0 + side], (512, 512),
-                          interpolation=cv2.INTER_AREA)
+    expected = cv2.resize(
+        frame[y0 : y0 + side, x0 : x0 + side], (512, 512), interpolation=cv2.INTER_AREA
+    )
     assert np.abs(crop.astype(int) - expected).mean() < 3.0
 
 
@@ -81,7 +87,9 @@ def test_contact_sheet_cli(tmp_path):
     jaw = [k for k, (label, _) in enumerate(sheet_frames()) if label.startswith("jawOpen")][0]
     r, c = divmod(jaw, 8)
     th = sheet.shape[0] // rows
-    assert np.abs(sheet[r * th:r * th + 90, c * 96:(c + 1) * 96].astype(int) - neutral).mean() > 1
+    assert (
+        np.abs(sheet[r * th : r * th + 90, c * 96 : (c + 1) * 96].astype(int) - neutral).mean() > 1
+    )
 
 
 def test_evaluate_cli_on_a_sweep(tmp_path):

@@ -14,8 +14,7 @@ from core.render.warp import WarpRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
-NAMES = ["astronaut.png", "sad.png", "happy.png", "people_0.png", "art_1.png",
-         "full_body_1.png"]
+NAMES = ["astronaut.png", "sad.png", "happy.png", "people_0.png", "art_1.png", "full_body_1.png"]
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +31,11 @@ def test_rendered_frames_follow_the_track(name, analyzer):
     face = analyzer.analyze(image)
     renderer = WarpRenderer(image, face)
     track = sweep_track(steps=7)
-    report = evaluate_frames(FrameMeter(image, face, analyzer),
-                             (renderer.render(track.frame(i)) for i in range(track.n_frames)),
-                             track)
+    report = evaluate_frames(
+        FrameMeter(image, face, analyzer),
+        (renderer.render(track.frame(i)) for i in range(track.n_frames)),
+        track,
+    )
     follows = report["follows"]
     assert report["detected"] == report["frames"], "the face was lost in some frames"
     for key in ("yaw", "pitch", "roll", "mouth", "eye_left", "eye_right"):

@@ -39,7 +39,7 @@ def digests(take: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("clip") / "one_second.wav"
-    sf.write(path, load_audio(SAMPLE_AUDIO)[: SAMPLE_RATE], SAMPLE_RATE)
+    sf.write(path, load_audio(SAMPLE_AUDIO)[:SAMPLE_RATE], SAMPLE_RATE)
     return path
 
 
@@ -146,8 +146,11 @@ def test_frame_formats(tmp_path: Path, clip: Path, fmt: str, ext: str):
         srgb = source.astype(np.float32) / 255
         far = (slice(0, 40), slice(0, 40))
         assert frame[far].mean() < srgb[far].mean()
-        back = np.where(frame <= 0.0031308, frame * 12.92,
-                        1.055 * np.power(np.clip(frame, 0, None), 1 / 2.4) - 0.055)
+        back = np.where(
+            frame <= 0.0031308,
+            frame * 12.92,
+            1.055 * np.power(np.clip(frame, 0, None), 1 / 2.4) - 0.055,
+        )
         assert np.abs(back[far] * 255 - source[far]).mean() < 1.0
     else:
         assert np.abs(frame[:40, :40].astype(float) - source[:40, :40]).mean() < 3.0

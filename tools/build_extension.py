@@ -22,19 +22,23 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STAGE_IGNORE = shutil.ignore_patterns(".git", ".venv*", "out", "dist", "__pycache__",
-                                      ".pytest_cache", ".ruff_cache", "tests", "tools")
+STAGE_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv*", "out", "dist", "__pycache__", ".pytest_cache", ".ruff_cache", "tests", "tools"
+)
 # Wheel platform tag fragment -> Blender platform names it serves.
-WHEEL_PLATFORMS = {"manylinux": ["linux-x64"], "linux_x86_64": ["linux-x64"],
-                   "win_amd64": ["windows-x64"], "macosx": ["macos-arm64"]}
+WHEEL_PLATFORMS = {
+    "manylinux": ["linux-x64"],
+    "linux_x86_64": ["linux-x64"],
+    "win_amd64": ["windows-x64"],
+    "macosx": ["macos-arm64"],
+}
 
 
 def builder() -> Path:
     spec = importlib.util.find_spec("bpy")
     if spec is None or spec.origin is None:
         raise SystemExit("error: the bpy module is not installed; run `make setup` first.")
-    found = sorted(Path(spec.origin).parent.glob("*/scripts/addons_core/bl_pkg/cli/"
-                                                 "blender_ext.py"))
+    found = sorted(Path(spec.origin).parent.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
     if not found:
         raise SystemExit(f"error: blender_ext.py not found in {Path(spec.origin).parent}.")
     return found[-1]
@@ -46,8 +50,11 @@ def platforms_of(wheels: list[Path]) -> list[str]:
     per_package: dict[str, set[str]] = {}
     for wheel in wheels:
         package, tag = wheel.name.split("-")[0], wheel.stem.split("-")[-1]
-        found = everywhere if tag == "any" else {
-            p for key, names in WHEEL_PLATFORMS.items() if key in tag for p in names}
+        found = (
+            everywhere
+            if tag == "any"
+            else {p for key, names in WHEEL_PLATFORMS.items() if key in tag for p in names}
+        )
         per_package.setdefault(package, set()).update(found)
     if all(wheel.stem.endswith("-any") for wheel in wheels):
         return []  # pure-Python wheels only: no platform split needed
@@ -77,8 +84,7 @@ def build(output_dir: Path, use_wheels: bool = True) -> list[Path]:
         cmd = tool + ["build", "--source-dir", str(stage), "--output-dir", str(output_dir)]
         if wheels:
             manifest = stage / "blender_manifest.toml"
-            manifest.write_text(staged_manifest(manifest.read_text(), wheels,
-                                                platforms_of(wheels)))
+            manifest.write_text(staged_manifest(manifest.read_text(), wheels, platforms_of(wheels)))
             cmd.append("--split-platforms")
         done = subprocess.run(cmd, capture_output=True, text=True)
     zips = sorted(output_dir.glob("talking_head-*.zip"))
@@ -87,16 +93,18 @@ def build(output_dir: Path, use_wheels: bool = True) -> list[Path]:
     for path in zips:
         check = subprocess.run(tool + ["validate", str(path)], capture_output=True, text=True)
         if check.returncode != 0:
-            raise SystemExit(f"error: {path.name} did not validate:\n{check.stdout}"
-                             f"{check.stderr}")
+            raise SystemExit(f"error: {path.name} did not validate:\n{check.stdout}{check.stderr}")
     return zips
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--output-dir", type=Path, default=REPO / "dist")
-    parser.add_argument("--no-wheels", action="store_true",
-                        help="leave wheels out (dependencies come from the running Python)")
+    parser.add_argument(
+        "--no-wheels",
+        action="store_true",
+        help="leave wheels out (dependencies come from the running Python)",
+    )
     args = parser.parse_args()
     for path in build(args.output_dir, not args.no_wheels):
         print(path)

@@ -68,8 +68,17 @@ def mediapipe_dir() -> Path:
 
 
 def convert(tflite: Path, onnx_path: Path) -> None:
-    cmd = [sys.executable, "-m", "tf2onnx.convert", "--tflite", str(tflite),
-           "--output", str(onnx_path), "--opset", str(OPSET)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tf2onnx.convert",
+        "--tflite",
+        str(tflite),
+        "--output",
+        str(onnx_path),
+        "--opset",
+        str(OPSET),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
 
 
@@ -100,8 +109,9 @@ def facemesh(image_rgb: np.ndarray) -> np.ndarray | None:
     """MediaPipe's own FaceMesh landmarks in pixels ([468, 3], z in pixels too)."""
     import mediapipe as mp
 
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                         refine_landmarks=False) as mesh:
+    with mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=False
+    ) as mesh:
         result = mesh.process(image_rgb)
     if not result.multi_face_landmarks:
         return None
@@ -114,8 +124,9 @@ def crop_square(image: np.ndarray, cx: float, cy: float, size: float, out: int) 
     """Axis-aligned square crop (replicated border) resized to ``out`` x ``out``."""
     scale = out / size
     m = np.array([[scale, 0, out / 2 - cx * scale], [0, scale, out / 2 - cy * scale]], np.float32)
-    return cv2.warpAffine(image, m, (out, out), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        image, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def reference_inputs(astronaut: np.ndarray, mesh: np.ndarray) -> dict[str, np.ndarray]:
@@ -150,15 +161,15 @@ def write_pack_toml(entries: dict[str, tuple[str, str]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--portraits", type=Path,
-                        default=ROOT.parent / "shared" / "data" / "portraits")
+    parser.add_argument(
+        "--portraits", type=Path, default=ROOT.parent / "shared" / "data" / "portraits"
+    )
     args = parser.parse_args()
 
     mp_dir = mediapipe_dir()
     PACK_DIR.mkdir(parents=True, exist_ok=True)
     TEST_DATA.mkdir(parents=True, exist_ok=True)
-    astronaut = cv2.cvtColor(cv2.imread(str(ROOT / "samples" / "astronaut.png")),
-                             cv2.COLOR_BGR2RGB)
+    astronaut = cv2.cvtColor(cv2.imread(str(ROOT / "samples" / "astronaut.png")), cv2.COLOR_BGR2RGB)
     mesh = facemesh(astronaut)
     if mesh is None:
         sys.exit("FaceMesh found no face in samples/astronaut.png")

@@ -19,8 +19,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # Blender platform -> pip platform tags that fit it.
 PLATFORMS = {
-    "linux-x64": ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
-                  "manylinux2014_x86_64"],
+    "linux-x64": [
+        "manylinux_2_28_x86_64",
+        "manylinux_2_27_x86_64",
+        "manylinux_2_17_x86_64",
+        "manylinux2014_x86_64",
+    ],
     "windows-x64": ["win_amd64"],
     "macos-arm64": [f"macosx_{v}_0_arm64" for v in (15, 14, 13, 12, 11)],
 }
@@ -41,9 +45,22 @@ def fetch(dest: Path, platforms: list[str]) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     for platform in platforms:
         tags = [arg for tag in PLATFORMS[platform] for arg in ("--platform", tag)]
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-               "--python-version", "3.11", "--implementation", "cp", *tags,
-               "--dest", str(dest), *runtime_pins()]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            *tags,
+            "--dest",
+            str(dest),
+            *runtime_pins(),
+        ]
         subprocess.run(cmd, check=True)
     for wheel in dest.glob("numpy-*.whl"):  # pulled in as a dependency; Blender has its own
         wheel.unlink()

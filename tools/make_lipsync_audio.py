@@ -36,10 +36,16 @@ class _Id(C.Union):
 
 
 class _Event(C.Structure):
-    _fields_ = [("type", C.c_int), ("unique_identifier", C.c_uint),
-                ("text_position", C.c_int), ("length", C.c_int),
-                ("audio_position", C.c_int), ("sample", C.c_int),
-                ("user_data", C.c_void_p), ("id", _Id)]
+    _fields_ = [
+        ("type", C.c_int),
+        ("unique_identifier", C.c_uint),
+        ("text_position", C.c_int),
+        ("length", C.c_int),
+        ("audio_position", C.c_int),
+        ("sample", C.c_int),
+        ("user_data", C.c_void_p),
+        ("id", _Id),
+    ]
 
 
 _Callback = C.CFUNCTYPE(C.c_int, C.POINTER(C.c_short), C.c_int, C.POINTER(_Event))
@@ -90,7 +96,7 @@ def _closure(wave: np.ndarray, ph: dict) -> list[float]:
     peak = float(np.sqrt(np.mean(np.square(wave)) + 1e-12)) * 4
 
     def level(t: float) -> float:
-        seg = wave[int(t * SR_OUT):int(t * SR_OUT) + hop]
+        seg = wave[int(t * SR_OUT) : int(t * SR_OUT) + hop]
         return 20 * np.log10(np.sqrt(np.mean(np.square(seg)) + 1e-12) / peak)
 
     t = ph["start"] - hop / SR_OUT
@@ -106,14 +112,19 @@ def main() -> None:
     pieces.append(np.zeros(int(GAP_S * tts.sr), np.float32))
     for text in ITEMS:
         audio, events = tts.say(text)
-        items.append({"text": text, "start": round(t, 4),
-                      "end": round(t + len(audio) / tts.sr, 4)})
+        items.append({"text": text, "start": round(t, 4), "end": round(t + len(audio) / tts.sr, 4)})
         for k, (name, start) in enumerate(events):
             end = events[k + 1][1] if k + 1 < len(events) else len(audio) / tts.sr
             if name.startswith("_") or end <= start:
                 continue  # pauses
-            phonemes.append({"phoneme": name, "start": round(t + start, 4),
-                             "end": round(t + end, 4), "item": text})
+            phonemes.append(
+                {
+                    "phoneme": name,
+                    "start": round(t + start, 4),
+                    "end": round(t + end, 4),
+                    "item": text,
+                }
+            )
         pieces += [audio, np.zeros(int(GAP_S * tts.sr), np.float32)]
         t += (len(audio) + int(GAP_S * tts.sr)) / tts.sr
     wave = np.concatenate(pieces)
@@ -124,10 +135,14 @@ def main() -> None:
             ph["closure"] = _closure(wave, ph)
     OUT_WAV.parent.mkdir(parents=True, exist_ok=True)
     sf.write(OUT_WAV, wave, SR_OUT, subtype="PCM_16")
-    meta = {"source": "espeak-ng 1.51 voice en-us, rate 150 wpm, phoneme events from "
-                      "libespeak-ng (tools/make_lipsync_audio.py)",
-            "sample_rate": SR_OUT, "duration_s": round(len(wave) / SR_OUT, 4),
-            "items": items, "phonemes": phonemes}
+    meta = {
+        "source": "espeak-ng 1.51 voice en-us, rate 150 wpm, phoneme events from "
+        "libespeak-ng (tools/make_lipsync_audio.py)",
+        "sample_rate": SR_OUT,
+        "duration_s": round(len(wave) / SR_OUT, 4),
+        "items": items,
+        "phonemes": phonemes,
+    }
     OUT_WAV.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"{OUT_WAV}: {len(wave) / SR_OUT:.2f} s, {len(phonemes)} phonemes")
 

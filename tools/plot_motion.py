@@ -22,11 +22,30 @@ from core.motion.procedural import MotionSettings, generate_motion  # noqa: E402
 
 WIDTH, LEFT, RIGHT = 1600, 190, 20
 PANEL_H, GAP = 150, 28
-COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-           (140, 86, 75), (227, 119, 194), (127, 127, 127)]
+COLOURS = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+]
 PANELS = [
-    ("mouth (0..1)", (0.0, 1.0), ["jawOpen", "mouthClose", "mouthFunnel", "mouthPucker",
-                                  "mouthSmileLeft", "mouthPressLeft", "mouthRollLower"]),
+    (
+        "mouth (0..1)",
+        (0.0, 1.0),
+        [
+            "jawOpen",
+            "mouthClose",
+            "mouthFunnel",
+            "mouthPucker",
+            "mouthSmileLeft",
+            "mouthPressLeft",
+            "mouthRollLower",
+        ],
+    ),
     ("eyes (0..1)", (0.0, 1.0), ["eyeBlinkLeft"]),
     ("gaze (deg)", None, ["gaze_yaw", "gaze_pitch"]),
     ("head (deg)", None, ["head_yaw", "head_pitch", "head_roll"]),
@@ -51,8 +70,12 @@ def plot(audio: Path, out: Path, seed: int = 0, fps: float = 25.0) -> Path:
     plot_w = WIDTH - LEFT - RIGHT
     xs = LEFT + np.arange(n) / max(n - 1, 1) * plot_w
     mode = track.meta["lipsync_mode"]
-    _text(img, f"{audio.name}: MotionTrack channels (lip sync {mode}, seed {seed}, {fps:g} fps)",
-          (LEFT, 24), 0.6)
+    _text(
+        img,
+        f"{audio.name}: MotionTrack channels (lip sync {mode}, seed {seed}, {fps:g} fps)",
+        (LEFT, 24),
+        0.6,
+    )
     top = 44
     for title, limits, names in PANELS:
         values = np.stack([track[name] for name in names])
@@ -79,8 +102,13 @@ def plot(audio: Path, out: Path, seed: int = 0, fps: float = 25.0) -> Path:
     for x, col in enumerate(cols):
         if len(col):
             a, b = float(col.min()) / peak, float(col.max()) / peak
-            cv2.line(img, (LEFT + x, int(mid - b * PANEL_H / 2)),
-                     (LEFT + x, int(mid - a * PANEL_H / 2)), (90, 90, 90), 1)
+            cv2.line(
+                img,
+                (LEFT + x, int(mid - b * PANEL_H / 2)),
+                (LEFT + x, int(mid - a * PANEL_H / 2)),
+                (90, 90, 90),
+                1,
+            )
     cv2.rectangle(img, (LEFT, top), (LEFT + plot_w, top + PANEL_H), (200, 200, 200), 1)
     _text(img, "waveform", (8, top + 16), 0.5)
     duration = n / fps

@@ -16,12 +16,21 @@ def main() -> None:
     tiles = []
     for i in picks:
         image = cv2.imread(str(frames[i]))[10:330, 70:390]
-        cv2.putText(image, f"frame {i + 1}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                    (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            f"frame {i + 1}",
+            (8, 22),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6,
+            (255, 255, 255),
+            2,
+            cv2.LINE_AA,
+        )
         tiles.append(image)
     sheet = np.hstack(tiles)
-    sheet = cv2.resize(sheet, (sheet.shape[1] * 3 // 4, sheet.shape[0] * 3 // 4),
-                       interpolation=cv2.INTER_AREA)
+    sheet = cv2.resize(
+        sheet, (sheet.shape[1] * 3 // 4, sheet.shape[0] * 3 // 4), interpolation=cv2.INTER_AREA
+    )
     (ROOT / "docs").mkdir(exist_ok=True)
     cv2.imwrite(str(ROOT / "docs" / "demo_frames.png"), sheet)
 

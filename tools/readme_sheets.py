@@ -18,8 +18,9 @@ PAINTING = ROOT.parent / "shared" / "data" / "portraits" / "art_1.png"
 
 def main() -> None:
     docs = ROOT / "docs"
-    write_contact_sheet(ROOT / "samples" / "astronaut.png", docs / "contact_sheet_photo.png",
-                        tile=144)
+    write_contact_sheet(
+        ROOT / "samples" / "astronaut.png", docs / "contact_sheet_photo.png", tile=144
+    )
     if not PAINTING.exists():
         raise SystemExit(f"{PAINTING} is missing: the painting's sheet needs the shared data")
     write_contact_sheet(PAINTING, docs / "contact_sheet_painting.png", tile=144)

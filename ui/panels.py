@@ -27,11 +27,18 @@ def draw_inputs(layout, context) -> None:
     elif state.source_kind == "IMAGE":
         col.template_ID(state, "source_image", open="image.open")
     elif scene.sequence_editor is not None:
-        col.prop_search(state, "source_strip", scene.sequence_editor, _strips_attr(scene),
-                        text="Image Strip")
+        col.prop_search(
+            state, "source_strip", scene.sequence_editor, _strips_attr(scene), text="Image Strip"
+        )
     if scene.sequence_editor is not None:
-        col.prop_search(state, "sound_strip", scene.sequence_editor, _strips_attr(scene),
-                        text="Sound Strip", icon="SOUND")
+        col.prop_search(
+            state,
+            "sound_strip",
+            scene.sequence_editor,
+            _strips_attr(scene),
+            text="Sound Strip",
+            icon="SOUND",
+        )
     else:
         col.label(text="Add a sound strip in the Video Sequencer", icon="INFO")
     col.prop(state, "pack")
@@ -72,15 +79,18 @@ def draw_run(layout, context) -> None:
 
 def draw_takes(layout, context) -> None:
     state = context.scene.talking_head
-    layout.template_list("TALKING_HEAD_UL_takes", "", state, "takes", state, "active_take",
-                         rows=3)
+    layout.template_list("TALKING_HEAD_UL_takes", "", state, "takes", state, "active_take", rows=3)
     take = takes.active_take(context)
     if take is None:
         return
     strip = compat.find_strip(context.scene, take.strip)
     col = layout.column(align=True)
-    col.label(text=f"{take.name}: strip '{take.strip}'" if strip else
-              f"{take.name}: its strip was removed", icon="SEQUENCE")
+    col.label(
+        text=f"{take.name}: strip '{take.strip}'"
+        if strip
+        else f"{take.name}: its strip was removed",
+        icon="SEQUENCE",
+    )
     col.operator("talking_head.select_controller", icon="EMPTY_AXIS")
     row = col.row(align=True)
     row.enabled = running_job() is None
@@ -101,20 +111,24 @@ def _panels(space: str, prefix: str) -> tuple[type, ...]:
     main_id = f"TALKING_HEAD_PT_{prefix}_main"
 
     def make(suffix, label, draw, parent=None, closed=False):
-        attrs = {"bl_space_type": space, "bl_label": label,
-                 "bl_idname": f"TALKING_HEAD_PT_{prefix}_{suffix}",
-                 "draw": lambda self, context: draw(self.layout, context)}
+        attrs = {
+            "bl_space_type": space,
+            "bl_label": label,
+            "bl_idname": f"TALKING_HEAD_PT_{prefix}_{suffix}",
+            "draw": lambda self, context: draw(self.layout, context),
+        }
         if parent:
             attrs["bl_parent_id"] = parent
         if closed:
             attrs["bl_options"] = {"DEFAULT_CLOSED"}
         return type(attrs["bl_idname"], (_Panel, bpy.types.Panel), attrs)
 
-    return (make("main", "Talking Head", draw_inputs),
-            make("controls", "Controls", draw_controls, main_id),
-            make("run", "Generate", draw_run, main_id),
-            make("takes", "Takes", draw_takes, main_id))
+    return (
+        make("main", "Talking Head", draw_inputs),
+        make("controls", "Controls", draw_controls, main_id),
+        make("run", "Generate", draw_run, main_id),
+        make("takes", "Takes", draw_takes, main_id),
+    )
 
 
-CLASSES = (TALKING_HEAD_UL_takes, *_panels("SEQUENCE_EDITOR", "vse"),
-           *_panels("VIEW_3D", "view3d"))
+CLASSES = (TALKING_HEAD_UL_takes, *_panels("SEQUENCE_EDITOR", "vse"), *_panels("VIEW_3D", "view3d"))

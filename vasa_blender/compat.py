@@ -12,8 +12,7 @@ import bpy
 
 # String properties that hold "//"-relative paths must say so from 4.5 on (else a warning);
 # older versions do not know the option.
-RELATIVE_PATH_OPTIONS = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) \
-    else set()
+RELATIVE_PATH_OPTIONS = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
 
 
 def strips(scene: bpy.types.Scene):
@@ -93,8 +92,9 @@ def find_fcurve(obj: bpy.types.ID, data_path: str, index: int = 0) -> bpy.types.
     return None
 
 
-def ensure_fcurve(obj: bpy.types.ID, data_path: str, index: int = 0,
-                  group: str = "") -> bpy.types.FCurve:
+def ensure_fcurve(
+    obj: bpy.types.ID, data_path: str, index: int = 0, group: str = ""
+) -> bpy.types.FCurve:
     """The F-curve for ``data_path[index]`` on ``obj``, created (in ``group``) if missing."""
     curve = find_fcurve(obj, data_path, index)
     if curve is not None:

@@ -23,8 +23,14 @@ from . import compat
 CONTROLLER_KEY = "talking_head_controller"  # custom property: the take's name
 # rotation_euler index and sign for each head angle (degrees in the track, radians on the Empty)
 ROTATION = {"head_pitch": (0, -1.0), "head_roll": (1, 1.0), "head_yaw": (2, 1.0)}
-GROUPS = (("head_", "Head"), ("gaze_", "Gaze"), ("eye", "Eyes"), ("brow", "Brows"),
-          ("jaw", "Mouth"), ("mouth", "Mouth"))
+GROUPS = (
+    ("head_", "Head"),
+    ("gaze_", "Gaze"),
+    ("eye", "Eyes"),
+    ("brow", "Brows"),
+    ("jaw", "Mouth"),
+    ("mouth", "Mouth"),
+)
 TOLERANCE = 1e-4
 
 
@@ -49,8 +55,9 @@ def _ui_range(name: str) -> dict:
     return {"min": 0.0, "max": 1.0, "description": f"ARKit {name}, 0..1"}
 
 
-def create_controller(name: str, beside: bpy.types.Object | None,
-                      collection: bpy.types.Collection) -> bpy.types.Object:
+def create_controller(
+    name: str, beside: bpy.types.Object | None, collection: bpy.types.Collection
+) -> bpy.types.Object:
     """An Empty placed to the right of the image plane (or at the origin)."""
     empty = bpy.data.objects.new(name, None)
     empty.empty_display_type = "ARROWS"
@@ -114,8 +121,9 @@ def _copy_curve(src: bpy.types.FCurve, dst: bpy.types.FCurve, scale: float) -> N
     dst.update()
 
 
-def read_track(obj: bpy.types.Object, stored: MotionTrack, frame_start: int) -> tuple[
-        MotionTrack, list[str]]:
+def read_track(
+    obj: bpy.types.Object, stored: MotionTrack, frame_start: int
+) -> tuple[MotionTrack, list[str]]:
     """The MotionTrack the controller's curves give at each frame of the take.
 
     Returns the track and notes (for example when both forms of a head angle were edited).
@@ -135,8 +143,10 @@ def read_track(obj: bpy.types.Object, stored: MotionTrack, frame_start: int) -> 
             rot_edited = np.abs(rot - stored.data[:, j]).max(initial=0) > 1e-3
             if rot_edited:
                 if prop_edited and np.abs(rot - values).max(initial=0) > 1e-3:
-                    notes.append(f"{name} was edited both as a property and as the rotation; "
-                                 "the rotation was used.")
+                    notes.append(
+                        f"{name} was edited both as a property and as the rotation; "
+                        "the rotation was used."
+                    )
                 values = rot.astype(np.float32)
                 if prop_curve is not None and rot_curve is not None:
                     _copy_curve(rot_curve, prop_curve, sign * 180.0 / math.pi)

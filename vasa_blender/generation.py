@@ -52,9 +52,13 @@ def settings_for(context: bpy.types.Context) -> pipeline.Settings:
     values = {name: getattr(state, name) for name in CONTROL_FIELDS}
     pack = state.pack_path or None
     return pipeline.Settings(
-        fps=scene_fps(context.scene), pack=pack,
-        provider=prefs.provider, threads=prefs.threads, frame_format=prefs.frame_format,
-        **values)
+        fps=scene_fps(context.scene),
+        pack=pack,
+        provider=prefs.provider,
+        threads=prefs.threads,
+        frame_format=prefs.frame_format,
+        **values,
+    )
 
 
 def plan(context: bpy.types.Context) -> Plan:
@@ -78,10 +82,10 @@ def make_job(p: Plan) -> Job:
     inputs = p.inputs
 
     def work(progress, cancel):
-        image = inputs.image_path or _materialise(p.folder, inputs.image_name + ".png",
-                                                  inputs.image_bytes)
-        audio = inputs.audio_path or _materialise(p.folder, inputs.audio_name,
-                                                  inputs.audio_bytes)
+        image = inputs.image_path or _materialise(
+            p.folder, inputs.image_name + ".png", inputs.image_bytes
+        )
+        audio = inputs.audio_path or _materialise(p.folder, inputs.audio_name, inputs.audio_bytes)
         return pipeline.generate(image, audio, p.folder, p.settings, progress, cancel)
 
     return Job(f"Generating {p.take}", work)
@@ -112,8 +116,10 @@ def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
         node = sources.find_texture_node(inputs.plane, inputs.material, inputs.texture_node)
         if node is None:
             takes.discard_folder(p.folder)
-            return "ERROR", (f"The image plane '{inputs.plane}' or its material changed while "
-                             f"{p.take} was made; nothing was added, generate again.")
+            return "ERROR", (
+                f"The image plane '{inputs.plane}' or its material changed while "
+                f"{p.take} was made; nothing was added, generate again."
+            )
     made: list = []
     try:
         return _build(scene, p, result, node, made)
@@ -123,8 +129,10 @@ def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
         traceback.print_exc()
         _roll_back(scene, made)
         takes.discard_folder(p.folder)
-        return "ERROR", (f"{p.take} could not be added to the scene ({type(exc).__name__}: "
-                         f"{exc}); nothing was added, earlier takes are intact.")
+        return "ERROR", (
+            f"{p.take} could not be added to the scene ({type(exc).__name__}: "
+            f"{exc}); nothing was added, earlier takes are intact."
+        )
 
 
 def _roll_back(scene: bpy.types.Scene, made: list) -> None:
@@ -152,13 +160,17 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
     duration = min(inputs.frame_final_duration, track.n_frames - inputs.frame_offset_start)
     start = inputs.frame_final_start
     channel = vse.free_channel(scene, inputs.channel, start, start + duration)
-    strip = vse.add_image_strip(scene, p.take, frames, channel, inputs.frame_start,
-                                inputs.frame_offset_start, duration)
+    strip = vse.add_image_strip(
+        scene, p.take, frames, channel, inputs.frame_start, inputs.frame_offset_start, duration
+    )
     made.append(("strip", strip))
     strip.directory = takes.portable(result.frames_dir) + "/"
 
-    collection = (plane_obj.users_collection[0] if plane_obj is not None
-                  and plane_obj.users_collection else scene.collection)
+    collection = (
+        plane_obj.users_collection[0]
+        if plane_obj is not None and plane_obj.users_collection
+        else scene.collection
+    )
     controller = curves.create_controller(f"{p.take} Controller", plane_obj, collection)
     made.append(("object", controller))
     controller[curves.CONTROLLER_KEY] = p.take
@@ -173,13 +185,26 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
         plane.play_take(node, take_image, inputs.frame_start, track.n_frames)
 
     takes.add_record(
-        state, p.take, folder=takes.portable(p.folder), source=inputs.source,
-        image_path=str(inputs.image_path or ""), audio_path=str(inputs.audio_path or ""),
-        sound_strip=inputs.sound_strip, strip=strip.name, plane=plane_obj,
-        controller=controller, original_image=original, take_image=take_image,
-        frame_start=inputs.frame_start, n_frames=track.n_frames, fps=p.settings.fps,
-        seed=p.settings.seed, frame_format=fmt, settings=asdict(p.settings),
-        provider=result.provider)
+        state,
+        p.take,
+        folder=takes.portable(p.folder),
+        source=inputs.source,
+        image_path=str(inputs.image_path or ""),
+        audio_path=str(inputs.audio_path or ""),
+        sound_strip=inputs.sound_strip,
+        strip=strip.name,
+        plane=plane_obj,
+        controller=controller,
+        original_image=original,
+        take_image=take_image,
+        frame_start=inputs.frame_start,
+        n_frames=track.n_frames,
+        fps=p.settings.fps,
+        seed=p.settings.seed,
+        frame_format=fmt,
+        settings=asdict(p.settings),
+        provider=result.provider,
+    )
     state.provider = result.provider
     notes = "; ".join(result.notes)
     message = f"{p.take}: {track.n_frames} frames on channel {channel} ({result.provider})"

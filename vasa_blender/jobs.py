@@ -44,8 +44,10 @@ class Job:
             self.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, log the trace
             traceback.print_exc()
-            self.error = (f"{self.label} failed unexpectedly ({type(exc).__name__}: {exc}); "
-                          "see the system console and report it.")
+            self.error = (
+                f"{self.label} failed unexpectedly ({type(exc).__name__}: {exc}); "
+                "see the system console and report it."
+            )
         finally:
             with self._lock:
                 self._done.set()
@@ -63,8 +65,9 @@ class Job:
         callback()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name=f"talking-head {self.label}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.run, name=f"talking-head {self.label}", daemon=True
+        )
         self._thread.start()
 
     def cancel(self) -> None:

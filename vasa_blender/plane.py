@@ -38,8 +38,9 @@ def sequence_image(first_frame: Path, name: str, original: bpy.types.Image) -> b
     return image
 
 
-def set_sequence_timing(node: bpy.types.ShaderNodeTexImage, frame_start: int,
-                        n_frames: int, offset: int = 0) -> None:
+def set_sequence_timing(
+    node: bpy.types.ShaderNodeTexImage, frame_start: int, n_frames: int, offset: int = 0
+) -> None:
     """Frame 1 of the sequence shows at scene frame ``frame_start`` (+ trim offset)."""
     user = node.image_user
     user.frame_start = frame_start
@@ -49,8 +50,9 @@ def set_sequence_timing(node: bpy.types.ShaderNodeTexImage, frame_start: int,
     user.use_cyclic = False
 
 
-def play_take(node: bpy.types.ShaderNodeTexImage, image: bpy.types.Image, frame_start: int,
-              n_frames: int) -> None:
+def play_take(
+    node: bpy.types.ShaderNodeTexImage, image: bpy.types.Image, frame_start: int, n_frames: int
+) -> None:
     node.image = image
     set_sequence_timing(node, frame_start, n_frames)
 

@@ -8,14 +8,17 @@ from bpy.props import CollectionProperty, EnumProperty, IntProperty, StringPrope
 # The extension's package name (``bl_ext.<repo>.talking_head`` when installed).
 PACKAGE = __package__.rsplit(".", 1)[0]
 
-FRAME_FORMATS = [("png", "PNG", "Lossless 8-bit frames with provenance text"),
-                 ("jpeg", "JPEG", "Small 8-bit frames (quality 95)"),
-                 ("exr", "OpenEXR", "Half-float scene-linear frames for compositing")]
+FRAME_FORMATS = [
+    ("png", "PNG", "Lossless 8-bit frames with provenance text"),
+    ("jpeg", "JPEG", "Small 8-bit frames (quality 95)"),
+    ("exr", "OpenEXR", "Half-float scene-linear frames for compositing"),
+]
 
 
 class PackFolder(bpy.types.PropertyGroup):
-    path: StringProperty(name="Folder", subtype="DIR_PATH",
-                         description="Folder with a pack.toml and its ONNX files")
+    path: StringProperty(
+        name="Folder", subtype="DIR_PATH", description="Folder with a pack.toml and its ONNX files"
+    )
 
 
 class TALKING_HEAD_UL_packs(bpy.types.UIList):
@@ -30,20 +33,23 @@ class TalkingHeadPreferences(bpy.types.AddonPreferences):
     active_pack: IntProperty(name="Selected Pack Folder", default=-1)
     provider: EnumProperty(
         name="Execution Provider",
-        items=[("auto", "Auto", "CUDA when available, else CPU"),
-               ("cuda", "CUDA", "NVIDIA GPU"), ("cpu", "CPU", "Processor only")],
+        items=[
+            ("auto", "Auto", "CUDA when available, else CPU"),
+            ("cuda", "CUDA", "NVIDIA GPU"),
+            ("cpu", "CPU", "Processor only"),
+        ],
         default="auto",
     )
-    threads: IntProperty(name="CPU Threads", description="0 picks a count from the cores",
-                         min=0, max=64, default=0)
+    threads: IntProperty(
+        name="CPU Threads", description="0 picks a count from the cores", min=0, max=64, default=0
+    )
     frame_format: EnumProperty(name="Frame Format", items=FRAME_FORMATS, default="png")
 
     def draw(self, context):
         layout = self.layout
         layout.label(text="Model pack folders (each scene picks one, or the built-in pack)")
         row = layout.row()
-        row.template_list("TALKING_HEAD_UL_packs", "", self, "packs", self, "active_pack",
-                          rows=2)
+        row.template_list("TALKING_HEAD_UL_packs", "", self, "packs", self, "active_pack", rows=2)
         col = row.column(align=True)
         col.operator("talking_head.pack_add", icon="ADD", text="")
         col.operator("talking_head.pack_remove", icon="REMOVE", text="")
@@ -100,7 +106,12 @@ class TALKING_HEAD_OT_pack_remove(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (PackFolder, TALKING_HEAD_UL_packs, TalkingHeadPreferences, TALKING_HEAD_OT_pack_add,
-           TALKING_HEAD_OT_pack_remove)
+CLASSES = (
+    PackFolder,
+    TALKING_HEAD_UL_packs,
+    TalkingHeadPreferences,
+    TALKING_HEAD_OT_pack_add,
+    TALKING_HEAD_OT_pack_remove,
+)
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)

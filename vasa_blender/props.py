@@ -36,10 +36,10 @@ def control_property(control: Control):
         items = [(c, c.replace("_", " ").title(), "") for c in control.choices]
         return EnumProperty(items=items, default=control.default, **text)
     if isinstance(control.default, int):
-        return IntProperty(default=control.default, min=int(control.minimum),
-                           max=int(control.maximum), **text)
-    return FloatProperty(default=control.default, min=control.minimum, max=control.maximum,
-                         **text)
+        return IntProperty(
+            default=control.default, min=int(control.minimum), max=int(control.maximum), **text
+        )
+    return FloatProperty(default=control.default, min=control.minimum, max=control.maximum, **text)
 
 
 BUILTIN_PACK = "BUILTIN"
@@ -56,8 +56,9 @@ def _pack_items(_self, context):
             items.append((path, bpy.path.basename(path.rstrip("/\\")) or path, path))
     if _self is not None and _self.pack_path and all(i[0] != _self.pack_path for i in items):
         # A folder this scene uses but the preferences no longer list: keep showing it.
-        items.append((_self.pack_path, bpy.path.basename(_self.pack_path.rstrip("/\\")),
-                      _self.pack_path))
+        items.append(
+            (_self.pack_path, bpy.path.basename(_self.pack_path.rstrip("/\\")), _self.pack_path)
+        )
     _pack_items_cache[:] = items
     return _pack_items_cache
 
@@ -86,10 +87,12 @@ class TakeRecord(bpy.types.PropertyGroup):
     """One generated take: where its frames are and what made them."""
 
     # ``name`` (from PropertyGroup) is the take's name, e.g. "take_001".
-    folder: StringProperty(name="Folder", subtype="DIR_PATH",
-                           options=compat.RELATIVE_PATH_OPTIONS,
-                           description="Folder holding frames/, motion.npz, run.json "
-                                       "(// = beside the .blend)")
+    folder: StringProperty(
+        name="Folder",
+        subtype="DIR_PATH",
+        options=compat.RELATIVE_PATH_OPTIONS,
+        description="Folder holding frames/, motion.npz, run.json (// = beside the .blend)",
+    )
     source: StringProperty(name="Source", description="What the portrait came from")
     image_path: StringProperty(name="Portrait", subtype="FILE_PATH")
     audio_path: StringProperty(name="Audio", subtype="FILE_PATH")
@@ -110,24 +113,38 @@ class TakeRecord(bpy.types.PropertyGroup):
 
 class TalkingHeadState(bpy.types.PropertyGroup):
     source_kind: EnumProperty(name="Source", items=SOURCE_KINDS, default="PLANE")
-    source_object: PointerProperty(name="Image Plane", type=bpy.types.Object,
-                                   poll=_is_image_plane,
-                                   description="Mesh with an image texture in its material")
+    source_object: PointerProperty(
+        name="Image Plane",
+        type=bpy.types.Object,
+        poll=_is_image_plane,
+        description="Mesh with an image texture in its material",
+    )
     source_image: PointerProperty(name="Image", type=bpy.types.Image)
     source_strip: StringProperty(name="Image Strip", description="Still-image strip")
-    sound_strip: StringProperty(name="Sound Strip",
-                                description="Sound strip with the voice; empty uses the only "
-                                            "sound strip of the scene")
+    sound_strip: StringProperty(
+        name="Sound Strip",
+        description="Sound strip with the voice; empty uses the only sound strip of the scene",
+    )
     takes_folder: StringProperty(
-        name="Takes Folder", subtype="DIR_PATH", default="//vasa/",
+        name="Takes Folder",
+        subtype="DIR_PATH",
+        default="//vasa/",
         options=compat.RELATIVE_PATH_OPTIONS,
-        description="Where takes are written; // means beside the .blend file")
+        description="Where takes are written; // means beside the .blend file",
+    )
 
-    pack_path: StringProperty(name="Model Pack Folder", subtype="DIR_PATH",
-                              description="The model pack of new takes; empty = built-in")
-    pack: EnumProperty(name="Model Pack", items=_pack_items, get=_get_pack, set=_set_pack,
-                       description="Models for new takes (folders are listed in the "
-                                   "extension's preferences)")
+    pack_path: StringProperty(
+        name="Model Pack Folder",
+        subtype="DIR_PATH",
+        description="The model pack of new takes; empty = built-in",
+    )
+    pack: EnumProperty(
+        name="Model Pack",
+        items=_pack_items,
+        get=_get_pack,
+        set=_set_pack,
+        description="Models for new takes (folders are listed in the extension's preferences)",
+    )
 
     running: BoolProperty(name="Running", default=False)
     progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")

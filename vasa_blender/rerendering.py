@@ -44,8 +44,10 @@ def plan(take) -> RerenderPlan:
 
 
 def make_job(p: RerenderPlan) -> Job:
-    return Job(f"Re-rendering {p.take}",
-               lambda progress, cancel: rerender(p.folder, p.track, progress, cancel))
+    return Job(
+        f"Re-rendering {p.take}",
+        lambda progress, cancel: rerender(p.folder, p.track, progress, cancel),
+    )
 
 
 def refresh(scene: bpy.types.Scene, take) -> None:

@@ -43,8 +43,9 @@ class Inputs:
     channel: int
 
 
-def texture_slot(obj: bpy.types.Object) -> tuple[bpy.types.Material | None,
-                                                 bpy.types.ShaderNodeTexImage | None]:
+def texture_slot(
+    obj: bpy.types.Object,
+) -> tuple[bpy.types.Material | None, bpy.types.ShaderNodeTexImage | None]:
     """The material and image texture node of an image plane: the first texture that feeds
     a shader, else the first with an image; (None, None) when there is none."""
     if obj is None or obj.type != "MESH":
@@ -71,8 +72,10 @@ def _file_or_packed(datablock, kind: str, read: bool) -> tuple[Path | None, byte
         return None, bytes(packed.data) if read else b""
     path = Path(bpy.path.abspath(datablock.filepath, library=datablock.library))
     if not datablock.filepath or not path.is_file():
-        raise InputMissing(f"The {kind} '{datablock.name}' has no file on disk "
-                           f"({datablock.filepath or 'no path'}); save or pack it first.")
+        raise InputMissing(
+            f"The {kind} '{datablock.name}' has no file on disk "
+            f"({datablock.filepath or 'no path'}); save or pack it first."
+        )
     return path, None
 
 
@@ -94,23 +97,33 @@ def _portrait(state, read: bool) -> tuple:
             active = bpy.context.view_layer.objects.active if bpy.context.view_layer else None
             obj = active if image_texture_node(active) is not None else None
         if obj is None:
-            raise InputMissing("Choose an image plane: a mesh whose material has an image "
-                               "texture.")
+            raise InputMissing("Choose an image plane: a mesh whose material has an image texture.")
         material, node = texture_slot(obj)
         if node is None:
-            raise InputMissing(f"'{obj.name}' has no image texture in its material; pick an "
-                               "image plane.")
+            raise InputMissing(
+                f"'{obj.name}' has no image texture in its material; pick an image plane."
+            )
         image = node.image
         take_image = image.get("talking_head_take") is not None
         if take_image:  # the plane already plays a take: use the photo it came from
             original = bpy.data.images.get(image["talking_head_take"])
             if original is None:
-                raise InputMissing(f"'{obj.name}' plays a take whose original image is gone; "
-                                   "set its image texture back to the photo.")
+                raise InputMissing(
+                    f"'{obj.name}' plays a take whose original image is gone; "
+                    "set its image texture back to the photo."
+                )
             image = original
         path, data = _file_or_packed(image, "image", read)
-        return (path, data, image.name, f"plane:{obj.name}", obj.name, material.name,
-                node.name, image.name)
+        return (
+            path,
+            data,
+            image.name,
+            f"plane:{obj.name}",
+            obj.name,
+            material.name,
+            node.name,
+            image.name,
+        )
     if kind == "IMAGE":
         image = state.source_image
         if image is None:
@@ -122,8 +135,9 @@ def _portrait(state, read: bool) -> tuple:
         raise InputMissing("Choose an image strip for the portrait.")
     path = Path(bpy.path.abspath(strip.directory)) / strip.elements[0].filename
     if not path.is_file():
-        raise InputMissing(f"The image strip '{strip.name}' points to a missing file "
-                           f"({path}); fix its path.")
+        raise InputMissing(
+            f"The image strip '{strip.name}' points to a missing file ({path}); fix its path."
+        )
     return path, None, path.name, f"strip:{strip.name}", "", "", "", ""
 
 
@@ -151,12 +165,25 @@ def resolve(context: bpy.types.Context, read: bool = True) -> Inputs:
     if strip.sound is None:
         raise InputMissing(f"The sound strip '{strip.name}' has no sound; choose another.")
     audio_path, audio_bytes = _file_or_packed(strip.sound, "sound", read)
-    return Inputs(path, data, name, source, plane, material, node, original, audio_path,
-                  audio_bytes,
-                  Path(strip.sound.filepath).name or f"{strip.name}.wav", strip.name,
-                  int(strip.frame_start), int(strip.frame_offset_start),
-                  int(strip.frame_final_start), int(strip.frame_final_duration),
-                  int(strip.channel))
+    return Inputs(
+        path,
+        data,
+        name,
+        source,
+        plane,
+        material,
+        node,
+        original,
+        audio_path,
+        audio_bytes,
+        Path(strip.sound.filepath).name or f"{strip.name}.wav",
+        strip.name,
+        int(strip.frame_start),
+        int(strip.frame_offset_start),
+        int(strip.frame_final_start),
+        int(strip.frame_final_duration),
+        int(strip.channel),
+    )
 
 
 def why_not(context: bpy.types.Context) -> str:

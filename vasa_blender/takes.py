@@ -23,8 +23,10 @@ def takes_root(context: bpy.types.Context) -> Path:
     """The absolute folder that holds this scene's takes, or InputMissing saying why not."""
     folder = context.scene.talking_head.takes_folder or "//vasa/"
     if folder.startswith("//") and not bpy.data.filepath:
-        raise InputMissing("Save the .blend file first: takes are written to a folder "
-                           "beside it (or set an absolute Takes Folder).")
+        raise InputMissing(
+            "Save the .blend file first: takes are written to a folder "
+            "beside it (or set an absolute Takes Folder)."
+        )
     return Path(bpy.path.abspath(folder)).resolve()
 
 

@@ -14,14 +14,23 @@ MAX_CHANNEL = 128
 def free_channel(scene: bpy.types.Scene, above: int, start: int, end: int) -> int:
     """The lowest channel above ``above`` with no strip overlapping frames [start, end)."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
-        if not any(s.channel == channel and s.frame_final_start < end
-                   and s.frame_final_end > start for s in compat.all_strips(scene)):
+        if not any(
+            s.channel == channel and s.frame_final_start < end and s.frame_final_end > start
+            for s in compat.all_strips(scene)
+        ):
             return channel
     raise RuntimeError("Every sequencer channel above the sound strip is in use; free one.")
 
 
-def add_image_strip(scene: bpy.types.Scene, name: str, frames: list[Path], channel: int,
-                    frame_start: int, offset_start: int, duration: int):
+def add_image_strip(
+    scene: bpy.types.Scene,
+    name: str,
+    frames: list[Path],
+    channel: int,
+    frame_start: int,
+    offset_start: int,
+    duration: int,
+):
     """An image strip of ``frames`` whose content starts at ``frame_start``, trimmed like the
     sound strip (``offset_start`` frames cut at the front, ``duration`` frames shown)."""
     strips = compat.strips(scene)

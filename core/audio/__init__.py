@@ -22,8 +22,21 @@ from .features import (
 from .load import MAX_DURATION_S, SAMPLE_RATE, SILENCE_PEAK_DBFS, AudioInfo, load_audio, probe_audio
 
 __all__ = [
-    "LOUDNESS_FLOOR_DB", "LOUDNESS_RANGE_DB", "MAX_DURATION_S", "MEL_FMAX_HZ", "MEL_FMIN_HZ",
-    "N_MELS", "PITCH_MAX_HZ", "PITCH_MIN_HZ", "SAMPLE_RATE", "SILENCE_PEAK_DBFS",
-    "VOICING_THRESHOLD", "AudioFeatures", "AudioInfo", "compute_features", "load_audio",
-    "n_video_frames", "probe_audio",
+    "LOUDNESS_FLOOR_DB",
+    "LOUDNESS_RANGE_DB",
+    "MAX_DURATION_S",
+    "MEL_FMAX_HZ",
+    "MEL_FMIN_HZ",
+    "N_MELS",
+    "PITCH_MAX_HZ",
+    "PITCH_MIN_HZ",
+    "SAMPLE_RATE",
+    "SILENCE_PEAK_DBFS",
+    "VOICING_THRESHOLD",
+    "AudioFeatures",
+    "AudioInfo",
+    "compute_features",
+    "load_audio",
+    "n_video_frames",
+    "probe_audio",
 ]

@@ -45,17 +45,22 @@ def availability() -> str | None:
 
     model = Path(pocketsphinx.get_model_path("en-us"))
     if not (model / "en-us-phone.lm.bin").is_file() or not (model / "en-us").is_dir():
-        return f"PocketSphinx's English model is missing from {model}; the acoustic lip " \
-               "sync was used."
+        return (
+            f"PocketSphinx's English model is missing from {model}; the acoustic lip sync was used."
+        )
     return None
 
 
 def _decoder():
     from pocketsphinx import Decoder, get_model_path
 
-    return Decoder(hmm=get_model_path("en-us/en-us"),
-                   allphone=get_model_path("en-us/en-us-phone.lm.bin"),
-                   samprate=SAMPLE_RATE, loglevel="FATAL", **DECODER_OPTIONS)
+    return Decoder(
+        hmm=get_model_path("en-us/en-us"),
+        allphone=get_model_path("en-us/en-us-phone.lm.bin"),
+        samprate=SAMPLE_RATE,
+        loglevel="FATAL",
+        **DECODER_OPTIONS,
+    )
 
 
 def _cut_points(samples: np.ndarray, sr: int) -> list[int]:
@@ -77,8 +82,9 @@ def _cut_points(samples: np.ndarray, sr: int) -> list[int]:
     return cuts
 
 
-def recognize(samples: np.ndarray, sr: int = SAMPLE_RATE,
-              progress: Callable[[float], None] | None = None) -> list[Phone]:
+def recognize(
+    samples: np.ndarray, sr: int = SAMPLE_RATE, progress: Callable[[float], None] | None = None
+) -> list[Phone]:
     """Phones with start/end times (s) for mono float ``samples`` at 16 kHz.
 
     ``progress(fraction)`` is called after each piece.

@@ -74,8 +74,10 @@ class FaceAnalyzer:
         boxes = np.array([d.box for d in found], np.float32)
         scores = np.array([d.score for d in found], np.float32)
         kps = np.stack([d.keypoints for d in found])
-        merged = [Detection(tuple(map(float, b)), s, k)
-                  for b, s, k in face_detect.weighted_nms(boxes, scores, kps)]
+        merged = [
+            Detection(tuple(map(float, b)), s, k)
+            for b, s, k in face_detect.weighted_nms(boxes, scores, kps)
+        ]
         return sorted(merged, key=lambda d: -d.area)
 
     # -- landmarks ---------------------------------------------------------------------
@@ -130,8 +132,18 @@ class FaceAnalyzer:
             )
         iris, contours = self.irises(image, landmarks)
         h, w = image.shape[:2]
-        return SourceFace((w, h), best.box, best.score, landmarks, iris, contours, roi,
-                          presence, len(detections), notes)
+        return SourceFace(
+            (w, h),
+            best.box,
+            best.score,
+            landmarks,
+            iris,
+            contours,
+            roi,
+            presence,
+            len(detections),
+            notes,
+        )
 
     def measure(self, image: np.ndarray) -> np.ndarray | None:
         """Landmarks of the largest face, or None: used to check rendered frames."""

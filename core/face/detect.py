@@ -74,8 +74,9 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
 
 
-def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray,
-                 threshold: float = NMS_IOU) -> list[tuple[np.ndarray, float, np.ndarray]]:
+def weighted_nms(
+    boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, threshold: float = NMS_IOU
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
     """MediaPipe's WEIGHTED suppression: overlapping boxes are averaged by score."""
     order = np.argsort(-scores)
     boxes, scores, keypoints = boxes[order], scores[order], keypoints[order]

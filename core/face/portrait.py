@@ -44,9 +44,13 @@ def to_rgb8(image: np.ndarray, label: str = "the image") -> np.ndarray:
         image = cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
     h, w = image.shape[:2]
     if min(h, w) < MIN_SIDE:
-        raise ImageError(f"{label} is only {w}x{h} pixels; use a portrait at least "
-                         f"{MIN_SIDE} pixels on each side.")
+        raise ImageError(
+            f"{label} is only {w}x{h} pixels; use a portrait at least "
+            f"{MIN_SIDE} pixels on each side."
+        )
     if max(h, w) > MAX_SIDE:
-        raise ImageError(f"{label} is {w}x{h} pixels, larger than the {MAX_SIDE}-pixel limit; "
-                         "scale it down and retry.")
+        raise ImageError(
+            f"{label} is {w}x{h} pixels, larger than the {MAX_SIDE}-pixel limit; "
+            "scale it down and retry."
+        )
     return np.ascontiguousarray(image)

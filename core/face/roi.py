@@ -38,8 +38,9 @@ class Roi:
             np.float64,
         )
 
-    def crop(self, image: np.ndarray, out: int, flip: bool = False,
-             border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    def crop(
+        self, image: np.ndarray, out: int, flip: bool = False, border: int = cv2.BORDER_REPLICATE
+    ) -> np.ndarray:
         """The ROI as an ``out`` x ``out`` image, optionally mirrored."""
         m = self.crop_matrix(out)
         shrink = int(self.size / out / 2)
@@ -71,8 +72,9 @@ def _centre_based(m: np.ndarray) -> np.ndarray:
     return out
 
 
-def roi_from_keypoints(p0: np.ndarray, p1: np.ndarray, box: tuple[float, float, float, float],
-                       scale: float) -> Roi:
+def roi_from_keypoints(
+    p0: np.ndarray, p1: np.ndarray, box: tuple[float, float, float, float], scale: float
+) -> Roi:
     """MediaPipe's DetectionsToRects + RectTransformation: rotate so p0->p1 is horizontal,
     scale the box by ``scale`` and make it square on its long side."""
     angle = _normalize_angle(math.atan2(float(p1[1] - p0[1]), float(p1[0] - p0[0])))

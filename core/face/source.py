@@ -39,6 +39,10 @@ class SourceFace:
         return float(xs.max() - xs.min())
 
     def to_dict(self) -> dict[str, object]:
-        return {"box": [round(v, 2) for v in self.box], "score": round(self.score, 4),
-                "presence": round(self.presence, 4), "n_faces": self.n_faces,
-                "notes": list(self.notes)}
+        return {
+            "box": [round(v, 2) for v in self.box],
+            "score": round(self.score, 4),
+            "presence": round(self.presence, 4),
+            "n_faces": self.n_faces,
+            "notes": list(self.notes),
+        }

@@ -23,20 +23,57 @@ class Emotion:
 
 EMOTIONS = {
     "neutral": Emotion(),
-    "happy": Emotion({"mouthSmileLeft": 0.45, "mouthSmileRight": 0.45, "browInnerUp": 0.1,
-                      "eyeBlinkLeft": 0.12, "eyeBlinkRight": 0.12},
-                     head_pitch_deg=1.0, head_motion=1.15),
-    "sad": Emotion({"mouthFrownLeft": 0.45, "mouthFrownRight": 0.45, "browInnerUp": 0.55,
-                    "eyeBlinkLeft": 0.2, "eyeBlinkRight": 0.2, "mouthPressLeft": 0.1,
-                    "mouthPressRight": 0.1},
-                   head_pitch_deg=-3.0, head_motion=0.6, gaze_pitch_deg=-4.0),
-    "angry": Emotion({"browDownLeft": 0.6, "browDownRight": 0.6, "mouthFrownLeft": 0.2,
-                      "mouthFrownRight": 0.2, "mouthPressLeft": 0.25, "mouthPressRight": 0.25,
-                      "eyeBlinkLeft": 0.12, "eyeBlinkRight": 0.12},
-                     head_pitch_deg=-1.5, head_motion=1.2),
-    "surprised": Emotion({"browInnerUp": 0.6, "browOuterUpLeft": 0.6, "browOuterUpRight": 0.6,
-                          "eyeWideLeft": 0.5, "eyeWideRight": 0.5, "jawOpen": 0.08},
-                         head_pitch_deg=1.5, head_motion=1.1),
+    "happy": Emotion(
+        {
+            "mouthSmileLeft": 0.45,
+            "mouthSmileRight": 0.45,
+            "browInnerUp": 0.1,
+            "eyeBlinkLeft": 0.12,
+            "eyeBlinkRight": 0.12,
+        },
+        head_pitch_deg=1.0,
+        head_motion=1.15,
+    ),
+    "sad": Emotion(
+        {
+            "mouthFrownLeft": 0.45,
+            "mouthFrownRight": 0.45,
+            "browInnerUp": 0.55,
+            "eyeBlinkLeft": 0.2,
+            "eyeBlinkRight": 0.2,
+            "mouthPressLeft": 0.1,
+            "mouthPressRight": 0.1,
+        },
+        head_pitch_deg=-3.0,
+        head_motion=0.6,
+        gaze_pitch_deg=-4.0,
+    ),
+    "angry": Emotion(
+        {
+            "browDownLeft": 0.6,
+            "browDownRight": 0.6,
+            "mouthFrownLeft": 0.2,
+            "mouthFrownRight": 0.2,
+            "mouthPressLeft": 0.25,
+            "mouthPressRight": 0.25,
+            "eyeBlinkLeft": 0.12,
+            "eyeBlinkRight": 0.12,
+        },
+        head_pitch_deg=-1.5,
+        head_motion=1.2,
+    ),
+    "surprised": Emotion(
+        {
+            "browInnerUp": 0.6,
+            "browOuterUpLeft": 0.6,
+            "browOuterUpRight": 0.6,
+            "eyeWideLeft": 0.5,
+            "eyeWideRight": 0.5,
+            "jawOpen": 0.08,
+        },
+        head_pitch_deg=1.5,
+        head_motion=1.1,
+    ),
 }
 
 

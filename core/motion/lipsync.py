@@ -47,8 +47,17 @@ SINGING_SHARE = 0.6  # auto mode treats a voice as singing above this sustained 
 MIN_OPEN_S = 0.05  # shorter openings between closures are held shut
 ONSET_PAUSE_S = 0.15  # speech after at least this much silence starts from closed lips
 
-MOUTH_CHANNELS = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft",
-                  "mouthPressRight", "mouthSmileLeft", "mouthSmileRight", "mouthRollLower")
+MOUTH_CHANNELS = (
+    "jawOpen",
+    "mouthClose",
+    "mouthFunnel",
+    "mouthPucker",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthRollLower",
+)
 
 
 def speech_mask(loudness: np.ndarray) -> np.ndarray:
@@ -84,8 +93,9 @@ def spectral_cues(mel: np.ndarray) -> dict[str, np.ndarray]:
         w = power[:, band]
         return (w @ centres[band]) / np.maximum(w.sum(1), 1e-12)
 
-    hf = np.log10(power[:, centres > 3000].sum(1) + 1e-10) - \
-        np.log10(power[:, centres < 1000].sum(1) + 1e-10)
+    hf = np.log10(power[:, centres > 3000].sum(1) + 1e-10) - np.log10(
+        power[:, centres < 1000].sum(1) + 1e-10
+    )
     return {"f1": centroid(200, 1000), "f2": centroid(700, 3000), "hf": hf}
 
 
@@ -106,9 +116,13 @@ class MouthPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def acoustic_closures(loudness: np.ndarray, voicing: np.ndarray, speech: np.ndarray,
-                      cues: dict[str, np.ndarray], fps: float
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def acoustic_closures(
+    loudness: np.ndarray,
+    voicing: np.ndarray,
+    speech: np.ndarray,
+    cues: dict[str, np.ndarray],
+    fps: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames inside speech where the lips are (or may be) shut, from the sound alone.
 
     A nasal murmur or voiced stop closure is a dip in level with a low F1 proxy and little
@@ -120,10 +134,16 @@ def acoustic_closures(loudness: np.ndarray, voicing: np.ndarray, speech: np.ndar
     reach = max(1, round(0.15 * fps))
     envelope = maximum_filter1d(loudness, 2 * reach + 1, mode="nearest")
     dip = envelope - loudness
-    murmur = (np.clip((-1.8 - cues["hf"]) / 0.4, 0, 1) * np.clip((330 - cues["f1"]) / 60, 0, 1)
-              * np.clip((dip - 0.12) / 0.12, 0, 1))
-    gap = np.clip((dip - 0.3) / 0.15, 0, 1) * np.clip((0.5 - voicing) / 0.2, 0, 1) \
+    murmur = (
+        np.clip((-1.8 - cues["hf"]) / 0.4, 0, 1)
+        * np.clip((330 - cues["f1"]) / 60, 0, 1)
+        * np.clip((dip - 0.12) / 0.12, 0, 1)
+    )
+    gap = (
+        np.clip((dip - 0.3) / 0.15, 0, 1)
+        * np.clip((0.5 - voicing) / 0.2, 0, 1)
         * np.clip((-0.5 - cues["hf"]) / 0.5, 0, 1)
+    )
     inside = speech & binary_dilation(speech, iterations=reach) & (envelope > SPEECH_ON)
     closed = inside & (np.maximum(murmur, gap) > 0.5)
     # Speech that starts after a pause starts from closed lips (the mouth leaves rest on
@@ -152,9 +172,13 @@ def sustained_share(features: AudioFeatures) -> float:
     return float(lengths[lengths >= SUSTAIN_S * features.fps].sum() / total)
 
 
-def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
-               phones: list[phonemes.Phone] | None = None,
-               progress: Callable[[float], None] | None = None) -> MouthPlan:
+def plan_mouth(
+    features: AudioFeatures,
+    samples: np.ndarray | None,
+    mode: str,
+    phones: list[phonemes.Phone] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> MouthPlan:
     """Speech mask, closures and (phonetic route) phones for the whole recording.
 
     ``phones`` (ARPAbet with times, e.g. from a forced aligner and a transcript) replace
@@ -179,18 +203,24 @@ def plan_mouth(features: AudioFeatures, samples: np.ndarray | None, mode: str,
         return plan
     why_not = phonemes.availability()
     if why_not is None and samples is None:
-        why_not = "No audio samples were given for phone recognition; the acoustic lip " \
-                  "sync was used."
+        why_not = (
+            "No audio samples were given for phone recognition; the acoustic lip sync was used."
+        )
     if why_not is not None:
         if mode == "phonetic":
-            raise VasaError(why_not.replace("the acoustic lip sync was used",
-                                            "choose the acoustic or auto lip-sync mode"))
+            raise VasaError(
+                why_not.replace(
+                    "the acoustic lip sync was used", "choose the acoustic or auto lip-sync mode"
+                )
+            )
         plan.notes.append(why_not)
         return plan
     held = sustained_share(features)
     if mode == "auto" and held >= SINGING_SHARE:
-        plan.notes.append(f"The voice holds long notes like singing ({held:.0%} of its voiced "
-                          "time in notes of 0.5 s or longer); the acoustic lip sync was used.")
+        plan.notes.append(
+            f"The voice holds long notes like singing ({held:.0%} of its voiced "
+            "time in notes of 0.5 s or longer); the acoustic lip sync was used."
+        )
         return plan
     plan.phones = phonemes.recognize(samples, progress=progress)
     plan.phone_starts = np.array([p.start for p in plan.phones])
@@ -257,7 +287,7 @@ def _phonetic_closures(plan: MouthPlan, a: int, b: int) -> np.ndarray:
             first = last = round((s + e) / 2 * fps)
         first, last = max(first, a), min(last, b - 1)
         if last >= first:
-            out[first - a:last - a + 1] = True
+            out[first - a : last - a + 1] = True
     return out
 
 
@@ -309,8 +339,9 @@ def _false_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1), strict=True))
 
 
-def mouth_frames(plan: MouthPlan, a: int, b: int, strength: float,
-                 jaw_rest: float = 0.0) -> dict[str, np.ndarray]:
+def mouth_frames(
+    plan: MouthPlan, a: int, b: int, strength: float, jaw_rest: float = 0.0
+) -> dict[str, np.ndarray]:
     """ARKit mouth channels for frames [a, b); ``jaw_rest`` keeps the jaw that far open
     (an emotion's offset) except where the lips must meet."""
     fps = plan.fps

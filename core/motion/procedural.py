@@ -60,27 +60,59 @@ class Control(NamedTuple):
 
 
 CONTROLS: dict[str, Control] = {
-    "seed": Control("Seed", 0, 2**31 - 1, 0, "", "Same seed, same motion; another seed, "
-                    "another equally plausible take."),
-    "motion_intensity": Control("Motion intensity", 0.0, 2.0, 1.0, "x",
-                                "Scale of head motion; 0 keeps the head still."),
-    "lipsync_strength": Control("Lip-sync strength", 0.0, 2.0, 1.0, "x",
-                                "Scale of mouth motion."),
-    "blink_rate_per_min": Control("Blink rate", 0.0, 60.0, 17.0, "1/min",
-                                  "Average blinks per minute (more follow long phrases)."),
-    "lipsync_mode": Control("Lip-sync mode", None, None, "auto", "",
-                            "phonetic: English phone recognition; acoustic: spectral shapes "
-                            "for any language or singing; auto: phonetic when available.",
-                            lipsync.MODES),
-    "gaze_yaw": Control("Gaze yaw", -30.0, 30.0, 0.0, "deg",
-                        "Main gaze direction, > 0 to the viewer's right."),
+    "seed": Control(
+        "Seed",
+        0,
+        2**31 - 1,
+        0,
+        "",
+        "Same seed, same motion; another seed, another equally plausible take.",
+    ),
+    "motion_intensity": Control(
+        "Motion intensity", 0.0, 2.0, 1.0, "x", "Scale of head motion; 0 keeps the head still."
+    ),
+    "lipsync_strength": Control("Lip-sync strength", 0.0, 2.0, 1.0, "x", "Scale of mouth motion."),
+    "blink_rate_per_min": Control(
+        "Blink rate",
+        0.0,
+        60.0,
+        17.0,
+        "1/min",
+        "Average blinks per minute (more follow long phrases).",
+    ),
+    "lipsync_mode": Control(
+        "Lip-sync mode",
+        None,
+        None,
+        "auto",
+        "",
+        "phonetic: English phone recognition; acoustic: spectral shapes "
+        "for any language or singing; auto: phonetic when available.",
+        lipsync.MODES,
+    ),
+    "gaze_yaw": Control(
+        "Gaze yaw", -30.0, 30.0, 0.0, "deg", "Main gaze direction, > 0 to the viewer's right."
+    ),
     "gaze_pitch": Control("Gaze pitch", -20.0, 20.0, 0.0, "deg", "Main gaze direction, > 0 up."),
-    "head_scale": Control("Head distance", 0.5, 2.0, 1.0, "ratio",
-                          "Head size against the photo: > 1 closer, < 1 further away."),
-    "emotion": Control("Emotion", None, None, "neutral", "",
-                       "Expression laid over the speech.", tuple(EMOTIONS)),
-    "emotion_intensity": Control("Emotion intensity", 0.0, 1.0, 1.0, "x",
-                                 "0 = neutral face, 1 = the emotion's full expression."),
+    "head_scale": Control(
+        "Head distance",
+        0.5,
+        2.0,
+        1.0,
+        "ratio",
+        "Head size against the photo: > 1 closer, < 1 further away.",
+    ),
+    "emotion": Control(
+        "Emotion", None, None, "neutral", "", "Expression laid over the speech.", tuple(EMOTIONS)
+    ),
+    "emotion_intensity": Control(
+        "Emotion intensity",
+        0.0,
+        1.0,
+        1.0,
+        "x",
+        "0 = neutral face, 1 = the emotion's full expression.",
+    ),
 }
 
 
@@ -90,23 +122,36 @@ def validate(settings: MotionSettings) -> None:
         value = getattr(settings, name)
         if control.choices:
             if value not in control.choices:
-                raise VasaError(f"{control.label} {value!r} is unknown; use one of "
-                                f"{', '.join(control.choices)}.")
+                raise VasaError(
+                    f"{control.label} {value!r} is unknown; use one of "
+                    f"{', '.join(control.choices)}."
+                )
             continue
         kinds = int if isinstance(control.default, int) else int | float
-        ok = isinstance(value, kinds) and not isinstance(value, bool) \
-            and math.isfinite(value) and control.minimum <= value <= control.maximum
+        ok = (
+            isinstance(value, kinds)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and control.minimum <= value <= control.maximum
+        )
         if not ok:
-            raise VasaError(f"{control.label} {value!r} is out of range; use "
-                            f"{control.minimum:g} to {control.maximum:g} {control.unit}.")
+            raise VasaError(
+                f"{control.label} {value!r} is out of range; use "
+                f"{control.minimum:g} to {control.maximum:g} {control.unit}."
+            )
 
 
 # --------------------------------------------------------------------------- head
 
 # Idle drift per channel: (standard deviation, lowest and highest frequency in Hz).
-DRIFT = {"head_yaw": (3.0, 0.05, 0.5), "head_pitch": (1.4, 0.07, 0.6),
-         "head_roll": (1.2, 0.05, 0.5), "head_x": (0.007, 0.03, 0.3),
-         "head_y": (0.005, 0.03, 0.3), "head_scale": (0.005, 0.02, 0.2)}
+DRIFT = {
+    "head_yaw": (3.0, 0.05, 0.5),
+    "head_pitch": (1.4, 0.07, 0.6),
+    "head_roll": (1.2, 0.05, 0.5),
+    "head_x": (0.007, 0.03, 0.3),
+    "head_y": (0.005, 0.03, 0.3),
+    "head_scale": (0.005, 0.02, 0.2),
+}
 DRIFT_PARTIALS = 8
 NOD_DEG, NOD_S = 2.2, 0.55  # pitch dip per unit accent strength, and its length
 TURN_DEG, TURN_S = 1.8, 1.0  # yaw turn on strong accents
@@ -138,8 +183,7 @@ def pitch_accents(features: AudioFeatures, speech: np.ndarray) -> tuple[np.ndarr
     recent = gaussian_filter1d(loud, max(0.5 * fps, 0.5))
     prominence = 0.5 * np.clip(st, 0, 6) / 3 + 0.5 * np.clip(loud - recent, 0, 0.4) / 0.2
     prominence = gaussian_filter1d(prominence * speech, max(0.04 * fps, 0.5))
-    peaks, props = find_peaks(prominence, height=0.35,
-                              distance=max(1, round(ACCENT_GAP_S * fps)))
+    peaks, props = find_peaks(prominence, height=0.35, distance=max(1, round(ACCENT_GAP_S * fps)))
     return peaks, np.clip(props["peak_heights"], 0.0, 1.5)
 
 
@@ -171,13 +215,14 @@ def _events(t: np.ndarray, starts: np.ndarray, length: float, amps: np.ndarray) 
     if len(starts) == 0:
         return out
     lo, hi = np.searchsorted(starts, [t[0] - length, t[-1]])
-    for s, a in zip(starts[lo:hi + 1], amps[lo:hi + 1], strict=True):
+    for s, a in zip(starts[lo : hi + 1], amps[lo : hi + 1], strict=True):
         out += a * _bump((t - s) / length)
     return out
 
 
-def head_frames(plan: HeadPlan, t: np.ndarray, idx: np.ndarray, k: float,
-                mood: Emotion, head_scale: float) -> dict[str, np.ndarray]:
+def head_frames(
+    plan: HeadPlan, t: np.ndarray, idx: np.ndarray, k: float, mood: Emotion, head_scale: float
+) -> dict[str, np.ndarray]:
     k = k * mood.head_motion
     level = 0.6 + 0.4 * plan.activity[idx]
     out = {}
@@ -211,14 +256,18 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def plan_blinks(speech: np.ndarray, fps: float, rate: float,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def plan_blinks(
+    speech: np.ndarray, fps: float, rate: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Blink start times and lengths (s): a renewal process plus blinks at phrase ends."""
     duration = len(speech) / fps
     if rate <= 0:
         return np.zeros(0), np.zeros(0)
-    phrase_ends = [stop / fps for start, stop in _runs(speech)
-                   if (stop - start) / fps >= PHRASE_S and stop < len(speech)]
+    phrase_ends = [
+        stop / fps
+        for start, stop in _runs(speech)
+        if (stop - start) / fps >= PHRASE_S and stop < len(speech)
+    ]
     chosen = [e + rng.uniform(0.05, 0.25) for e in phrase_ends if rng.random() < 0.75]
     mean_gap = 60.0 / rate
     # The renewal process fills in around the phrase-end blinks at about the asked rate.
@@ -250,18 +299,18 @@ def blink_frames(starts: np.ndarray, lengths: np.ndarray, t: np.ndarray) -> np.n
     if len(starts) == 0:
         return out
     lo, hi = np.searchsorted(starts, [t[0] - 0.5, t[-1]])
-    for s, length in zip(starts[lo:hi + 1], lengths[lo:hi + 1], strict=True):
+    for s, length in zip(starts[lo : hi + 1], lengths[lo : hi + 1], strict=True):
         u = (t - s) / length
         close = np.clip(u / 0.35, 0, 1)
         open_ = np.clip((u - 0.35) / 0.65, 0, 1)
-        v = np.where(u < 0.35, close * close * (3 - 2 * close),
-                     1 - open_ * open_ * (3 - 2 * open_))
+        v = np.where(u < 0.35, close * close * (3 - 2 * close), 1 - open_ * open_ * (3 - 2 * open_))
         out = np.maximum(out, np.where((u >= 0) & (u <= 1), v, 0.0))
     return out
 
 
-def plan_gaze(speech: np.ndarray, fps: float, main: tuple[float, float],
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def plan_gaze(
+    speech: np.ndarray, fps: float, main: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Fixation start times (s) and targets [k, 2] (yaw, pitch in degrees).
 
     Fixations hold 0.6-2.5 s near the main direction with small saccades between them;
@@ -273,8 +322,12 @@ def plan_gaze(speech: np.ndarray, fps: float, main: tuple[float, float],
     t = 0.0
     while t < duration:
         starts.append(t)
-        targets.append((main[0] + rng.normal(0, FIXATION_SPREAD_DEG[0]),
-                        main[1] + rng.normal(0, FIXATION_SPREAD_DEG[1])))
+        targets.append(
+            (
+                main[0] + rng.normal(0, FIXATION_SPREAD_DEG[0]),
+                main[1] + rng.normal(0, FIXATION_SPREAD_DEG[1]),
+            )
+        )
         t += rng.uniform(*FIXATION_S)
     runs = _runs(speech)
     aversions = []
@@ -291,8 +344,10 @@ def plan_gaze(speech: np.ndarray, fps: float, main: tuple[float, float],
     for a, b, yaw, pitch in aversions:
         keep = (starts_a < a) | (starts_a > b)
         starts_a = np.concatenate([starts_a[keep], [a, b]])
-        back = (main[0] + rng.normal(0, FIXATION_SPREAD_DEG[0]),
-                main[1] + rng.normal(0, FIXATION_SPREAD_DEG[1]))
+        back = (
+            main[0] + rng.normal(0, FIXATION_SPREAD_DEG[0]),
+            main[1] + rng.normal(0, FIXATION_SPREAD_DEG[1]),
+        )
         targets_a = np.concatenate([targets_a[keep], [(yaw, pitch), back]])
         order = np.argsort(starts_a, kind="stable")
         starts_a, targets_a = starts_a[order], targets_a[order]
@@ -310,9 +365,13 @@ def gaze_frames(starts: np.ndarray, targets: np.ndarray, t: np.ndarray) -> np.nd
 # --------------------------------------------------------------------------- all of it
 
 
-def generate_motion(features: AudioFeatures, settings: MotionSettings | None = None,
-                    samples: np.ndarray | None = None, chunk_frames: int | None = None,
-                    progress: Callable[[float], None] | None = None) -> MotionTrack:
+def generate_motion(
+    features: AudioFeatures,
+    settings: MotionSettings | None = None,
+    samples: np.ndarray | None = None,
+    chunk_frames: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> MotionTrack:
     """A full MotionTrack for the voice; ``samples`` (16 kHz mono) enable phonetic lip sync.
 
     ``progress(fraction)`` is called as phone recognition (the slow part) goes on.
@@ -330,21 +389,26 @@ def generate_motion(features: AudioFeatures, settings: MotionSettings | None = N
     # Separate streams per part, so changing one control does not reshuffle the others.
     seeds = np.random.SeedSequence(settings.seed).spawn(3)
     head = plan_head(features, speech, np.random.default_rng(seeds[0]))
-    blinks = plan_blinks(speech, fps, settings.blink_rate_per_min,
-                         np.random.default_rng(seeds[1]))
-    main = (settings.gaze_yaw, settings.gaze_pitch + settings.emotion_intensity
-            * mood.gaze_pitch_deg)
+    blinks = plan_blinks(speech, fps, settings.blink_rate_per_min, np.random.default_rng(seeds[1]))
+    main = (
+        settings.gaze_yaw,
+        settings.gaze_pitch + settings.emotion_intensity * mood.gaze_pitch_deg,
+    )
     gaze = plan_gaze(speech, fps, main, np.random.default_rng(seeds[2]))
     offsets = {name: settings.emotion_intensity * v for name, v in mood.channels.items()}
-    scaled = Emotion(offsets, settings.emotion_intensity * mood.head_pitch_deg,
-                     1.0 + settings.emotion_intensity * (mood.head_motion - 1.0))
+    scaled = Emotion(
+        offsets,
+        settings.emotion_intensity * mood.head_pitch_deg,
+        1.0 + settings.emotion_intensity * (mood.head_motion - 1.0),
+    )
     step = chunk_frames or max(1, round(CHUNK_S * fps))
     for a in range(0, n, step):
         b = min(n, a + step)
         idx = np.arange(a, b)
         t = idx / fps
-        ch = lipsync.mouth_frames(mouth, a, b, settings.lipsync_strength,
-                                  jaw_rest=offsets.get("jawOpen", 0.0))
+        ch = lipsync.mouth_frames(
+            mouth, a, b, settings.lipsync_strength, jaw_rest=offsets.get("jawOpen", 0.0)
+        )
         ch |= head_frames(head, t, idx, settings.motion_intensity, scaled, settings.head_scale)
         blink = blink_frames(*blinks, t)
         g = gaze_frames(*gaze, t)
@@ -360,7 +424,11 @@ def generate_motion(features: AudioFeatures, settings: MotionSettings | None = N
             ch[name] = np.clip(ch.get(name, 0.0) + value, 0.0, 1.0)
         for name, values in ch.items():
             track.data[a:b, track.index(name)] = values
-    track.meta |= {"lipsync_mode": mouth.mode, "notes": list(mouth.notes),
-                   "chunk_frames": step, "blinks": len(blinks[0]),
-                   "pitch_accents": len(head.accent_t)}
+    track.meta |= {
+        "lipsync_mode": mouth.mode,
+        "notes": list(mouth.notes),
+        "chunk_frames": step,
+        "blinks": len(blinks[0]),
+        "pitch_accents": len(head.accent_t),
+    }
     return track

@@ -18,11 +18,27 @@ from ..errors import OutputError
 HEAD_CHANNELS = ("head_yaw", "head_pitch", "head_roll", "head_x", "head_y", "head_scale")
 GAZE_CHANNELS = ("gaze_yaw", "gaze_pitch")
 EXPRESSION_CHANNELS = (
-    "eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker",
-    "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
-    "mouthPressLeft", "mouthPressRight", "browInnerUp", "browDownLeft", "browDownRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "jawOpen",
+    "mouthClose",
+    "mouthFunnel",
+    "mouthPucker",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "browInnerUp",
+    "browDownLeft",
+    "browDownRight",
     # Added for lip sync (f/v tuck the lower lip) and the "surprised" emotion; neutral 0.
-    "mouthRollLower", "browOuterUpLeft", "browOuterUpRight", "eyeWideLeft", "eyeWideRight",
+    "mouthRollLower",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "eyeWideLeft",
+    "eyeWideRight",
 )
 STANDARD_CHANNELS = HEAD_CHANNELS + GAZE_CHANNELS + EXPRESSION_CHANNELS
 # Value of each channel that means "as in the photo".
@@ -40,14 +56,16 @@ class MotionTrack:
         self.channels = tuple(self.channels)
         self.data = np.asarray(self.data, np.float32)
         if self.data.ndim != 2 or self.data.shape[1] != len(self.channels):
-            raise ValueError(f"data shape {self.data.shape} does not fit "
-                             f"{len(self.channels)} channels")
+            raise ValueError(
+                f"data shape {self.data.shape} does not fit {len(self.channels)} channels"
+            )
         if len(set(self.channels)) != len(self.channels):
             raise ValueError("channel names must be unique")
 
     @classmethod
-    def neutral(cls, n_frames: int, fps: float,
-                channels: tuple[str, ...] = STANDARD_CHANNELS) -> MotionTrack:
+    def neutral(
+        cls, n_frames: int, fps: float, channels: tuple[str, ...] = STANDARD_CHANNELS
+    ) -> MotionTrack:
         """A still track: every channel at its neutral value."""
         data = np.zeros((n_frames, len(channels)), np.float32)
         for i, name in enumerate(channels):
@@ -77,16 +95,27 @@ class MotionTrack:
         tmp = path.with_name(path.name + ".tmp")
         try:
             with open(tmp, "wb") as fh:
-                np.savez(fh, data=self.data, channels=np.array(self.channels),
-                         fps=np.float64(self.fps), meta=json.dumps(self.meta))
+                np.savez(
+                    fh,
+                    data=self.data,
+                    channels=np.array(self.channels),
+                    fps=np.float64(self.fps),
+                    meta=json.dumps(self.meta),
+                )
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise OutputError(f"Could not write {path} ({exc.strerror}); check that the folder "
-                              "is writable and the disk has space.") from exc
+            raise OutputError(
+                f"Could not write {path} ({exc.strerror}); check that the folder "
+                "is writable and the disk has space."
+            ) from exc
 
     @classmethod
     def load(cls, path: str | Path) -> MotionTrack:
         with np.load(Path(path), allow_pickle=False) as z:
-            return cls(float(z["fps"]), tuple(str(c) for c in z["channels"]),
-                       z["data"].astype(np.float32), json.loads(str(z["meta"])))
+            return cls(
+                float(z["fps"]),
+                tuple(str(c) for c in z["channels"]),
+                z["data"].astype(np.float32),
+                json.loads(str(z["meta"])),
+            )

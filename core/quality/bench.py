@@ -45,8 +45,9 @@ def make_hd_image(path: Path) -> Path:
     return path
 
 
-def run_bench(seconds: float = 20.0, keep: Path | None = None, runs: int = 3,
-              hd: bool = False) -> int:
+def run_bench(
+    seconds: float = 20.0, keep: Path | None = None, runs: int = 3, hd: bool = False
+) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         audio = make_audio(Path(tmp) / "bench.wav", seconds)
         image = make_hd_image(Path(tmp) / "hd.png") if hd else SAMPLE_IMAGE
@@ -59,8 +60,10 @@ def run_bench(seconds: float = 20.0, keep: Path | None = None, runs: int = 3,
     n = median.n_frames
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size = "1920x1080" if hd else "512x512"
-    print(f"benchmark: {size} portrait, {seconds:.0f} s audio, {n} frames at 25 fps, "
-          f"median of {runs} runs")
+    print(
+        f"benchmark: {size} portrait, {seconds:.0f} s audio, {n} frames at 25 fps, "
+        f"median of {runs} runs"
+    )
     print(f"machine: {platform.machine()}, {_cores()} cores; provider {median.provider}")
     for stage, value in median.timings.items():
         if stage != "total":
@@ -87,8 +90,10 @@ def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
     features = compute_features(samples, 25.0)
     out = {"features": time.perf_counter() - t0}
     modes = ["acoustic"] + (["phonetic"] if phonemes.availability() is None else [])
-    print(f"motion, {seconds:.0f} s of speech (median of {runs}; audio features took "
-          f"{out['features'] * 1000:.1f} ms once, not included):")
+    print(
+        f"motion, {seconds:.0f} s of speech (median of {runs}; audio features took "
+        f"{out['features'] * 1000:.1f} ms once, not included):"
+    )
     for mode in modes:
         times = []
         for _ in range(runs):
@@ -96,8 +101,9 @@ def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
             generate_motion(features, MotionSettings(lipsync_mode=mode), samples)
             times.append(time.perf_counter() - t0)
         out[mode] = statistics.median(times)
-        print(f"  {mode:<16}{out[mode] * 1000:9.1f} ms  (real-time factor "
-              f"{out[mode] / seconds:.3f})")
+        print(
+            f"  {mode:<16}{out[mode] * 1000:9.1f} ms  (real-time factor {out[mode] / seconds:.3f})"
+        )
     return out
 
 

@@ -46,8 +46,9 @@ def sheet_frames() -> list[tuple[str, dict[str, float]]]:
     return tiles
 
 
-def contact_sheet(image: np.ndarray, renderer: WarpRenderer, tile: int = 192,
-                  columns: int = COLUMNS) -> np.ndarray:
+def contact_sheet(
+    image: np.ndarray, renderer: WarpRenderer, tile: int = 192, columns: int = COLUMNS
+) -> np.ndarray:
     """The grid as an RGB uint8 image."""
     d = renderer.deformer
     half = 1.45 * max(d.fw, d.fh * 0.9)
@@ -65,9 +66,17 @@ def contact_sheet(image: np.ndarray, renderer: WarpRenderer, tile: int = 192,
         crop = renderer.render(channels)[y0:y1, x0:x1]
         small = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_AREA)
         oy, ox = r * (th + LABEL_H), c * tw
-        sheet[oy:oy + th, ox:ox + tw] = small
-        cv2.putText(sheet, label, (ox + 4, oy + th + 15), cv2.FONT_HERSHEY_SIMPLEX,
-                    min(0.4, 0.36 * tile / 144), (0, 0, 0), 1, cv2.LINE_AA)
+        sheet[oy : oy + th, ox : ox + tw] = small
+        cv2.putText(
+            sheet,
+            label,
+            (ox + 4, oy + th + 15),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            min(0.4, 0.36 * tile / 144),
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
     return sheet
 
 
@@ -81,8 +90,9 @@ def write_contact_sheet(image_path: str | Path, out: str | Path, tile: int = 192
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        ok, data = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
-                                [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        ok, data = cv2.imencode(
+            ".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]
+        )
         out.write_bytes(data.tobytes())
     except OSError as exc:
         raise output_error(out, exc) from exc

@@ -70,8 +70,9 @@ def eye_openings(contours: np.ndarray) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def measure_eyes(analyzer: FaceAnalyzer, frame: np.ndarray,
-                 landmarks: np.ndarray | None = None) -> tuple[float, float] | None:
+def measure_eyes(
+    analyzer: FaceAnalyzer, frame: np.ndarray, landmarks: np.ndarray | None = None
+) -> tuple[float, float] | None:
     """Eye openings of the largest face in ``frame`` (None when no face is found)."""
     lm = analyzer.measure(frame) if landmarks is None else landmarks
     if lm is None:
@@ -112,8 +113,9 @@ class FrameMeter:
         # "Far from the head": beyond the reach of the head's pose (deform.HEAD_FALLOFF).
         weight = self.deformer.head_weight(pts)
         up = self.deformer._to_face(pts.reshape(-1, 2))
-        self.far = (weight.reshape(-1) == 0) & (np.hypot(up[:, 0] / self.deformer.fw,
-                                                         up[:, 1] / self.deformer.fh) > 1.0)
+        self.far = (weight.reshape(-1) == 0) & (
+            np.hypot(up[:, 0] / self.deformer.fw, up[:, 1] / self.deformer.fh) > 1.0
+        )
         self.far = self.far.reshape(h, w)
         self.base = self.measure(image)
 
@@ -121,8 +123,9 @@ class FrameMeter:
         lm = self.analyzer.measure(frame)
         if lm is None:
             return FrameMeasure(False)
-        yaw, pitch, roll = rotation_angles(head_rotation(self.face.landmarks.astype(np.float64),
-                                                         lm.astype(np.float64)))
+        yaw, pitch, roll = rotation_angles(
+            head_rotation(self.face.landmarks.astype(np.float64), lm.astype(np.float64))
+        )
         right, left = measure_eyes(self.analyzer, frame, lm)
         return FrameMeasure(True, yaw, pitch, roll, mouth_opening(lm), right, left, lm)
 
@@ -141,8 +144,12 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-def evaluate_frames(meter: FrameMeter, frames: Iterable[np.ndarray],
-                    track: MotionTrack, indices: list[int] | None = None) -> dict:
+def evaluate_frames(
+    meter: FrameMeter,
+    frames: Iterable[np.ndarray],
+    track: MotionTrack,
+    indices: list[int] | None = None,
+) -> dict:
     """Measure ``frames`` (rendered from ``track`` at ``indices``) and summarise."""
     indices = list(range(track.n_frames)) if indices is None else indices
     rows, background = [], []
@@ -170,16 +177,18 @@ def evaluate_frames(meter: FrameMeter, frames: Iterable[np.ndarray],
     report["follows"] = follow
     report["background_change_grey_levels"] = round(float(np.mean(background)), 4)
     report["jitter_face_widths"] = _jitter(rows, track, indices, meter.deformer.fw)
-    report["source"] = {k: (round(getattr(base, k), 4) if base.found else None)
-                        for k in FOLLOWS}
-    report["series"] = {k: [None if not np.isfinite(v) else round(float(v), 5) for v in s]
-                        for k, s in series.items()}
+    report["source"] = {k: (round(getattr(base, k), 4) if base.found else None) for k in FOLLOWS}
+    report["series"] = {
+        k: [None if not np.isfinite(v) else round(float(v), 5) for v in s]
+        for k, s in series.items()
+    }
     report["indices"] = indices
     return report
 
 
-def _jitter(rows: list[FrameMeasure], track: MotionTrack, indices: list[int],
-            fw: float) -> float | None:
+def _jitter(
+    rows: list[FrameMeasure], track: MotionTrack, indices: list[int], fw: float
+) -> float | None:
     """Mean landmark motion between consecutive measured frames whose channels are equal."""
     moves = []
     pairs = list(zip(indices, rows, strict=True))
@@ -193,13 +202,19 @@ def _jitter(rows: list[FrameMeasure], track: MotionTrack, indices: list[int],
 
 def sweep_track(fps: float = 25.0, steps: int = 9) -> MotionTrack:
     """Each tested channel swept alone from neutral to both extremes, then a still stretch."""
-    sweeps = [("head_yaw", -20, 20), ("head_pitch", -15, 15), ("head_roll", -15, 15),
-              ("jawOpen", 0, 1), ("eyeBlinkLeft", 0, 1), ("eyeBlinkRight", 0, 1)]
+    sweeps = [
+        ("head_yaw", -20, 20),
+        ("head_pitch", -15, 15),
+        ("head_roll", -15, 15),
+        ("jawOpen", 0, 1),
+        ("eyeBlinkLeft", 0, 1),
+        ("eyeBlinkRight", 0, 1),
+    ]
     n = len(sweeps) * steps + 4
     track = MotionTrack.neutral(n, fps)
     for k, (name, lo, hi) in enumerate(sweeps):
         start = k * steps
-        track.data[start:start + steps, track.index(name)] = np.linspace(lo, hi, steps)
+        track.data[start : start + steps, track.index(name)] = np.linspace(lo, hi, steps)
     track.meta["sweep"] = [s[0] for s in sweeps]
     return track
 
@@ -217,18 +232,32 @@ def plot_report(report: dict, track: MotionTrack, path: Path) -> None:
         y0 = pad + row * (ph + pad)
         cv2.rectangle(canvas, (pad, y0), (pad + pw, y0 + ph), (220, 220, 220), 1)
         measured = np.array([np.nan if v is None else v for v in report["series"][key]])
-        for values, colour in ((track[channel][indices] * sign, (150, 150, 150)),
-                               (measured, (40, 90, 200))):
+        for values, colour in (
+            (track[channel][indices] * sign, (150, 150, 150)),
+            (measured, (40, 90, 200)),
+        ):
             _polyline(canvas, values, (pad, y0, pw, ph), colour)
         corr = report["follows"].get(key, {}).get("correlation")
         label = f"{key} vs {channel}" + (f"  r = {corr:.3f}" if corr is not None else "")
-        cv2.putText(canvas, label, (pad + 6, y0 + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            label,
+            (pad + 6, y0 + 16),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
     cv2.imwrite(str(path), canvas)
 
 
-def _polyline(canvas: np.ndarray, values: np.ndarray, box: tuple[int, int, int, int],
-              colour: tuple[int, int, int]) -> None:
+def _polyline(
+    canvas: np.ndarray,
+    values: np.ndarray,
+    box: tuple[int, int, int, int],
+    colour: tuple[int, int, int],
+) -> None:
     x0, y0, w, h = box
     ok = np.isfinite(values)
     if ok.sum() < 2:
@@ -262,8 +291,10 @@ def evaluate_take(take: Path, stride: int = 1) -> dict:
     paths = [folder / frame_name(i + 1, fmt) for i in indices]
     missing = [p for p in paths if not p.exists()]
     if missing:
-        raise VasaError(f"{len(missing)} frames of {take} are missing (first: {missing[0].name});"
-                        " generate the take again.")
+        raise VasaError(
+            f"{len(missing)} frames of {take} are missing (first: {missing[0].name});"
+            " generate the take again."
+        )
     report = evaluate_frames(meter, (load_image(p) for p in paths), track, indices)
     report["take"] = str(take)
     (take / "evaluate.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -288,18 +319,23 @@ def render_sweep(image_path: str | Path, take: str | Path, fps: float = 25.0) ->
     frames = prepare_output(take, overwrite=False)
     track.meta |= {"image": str(image_path), "sweep": True}
     track.save(take / "motion.npz")
-    text = {"Software": f"{ENGINE_NAME} {__version__}",
-            "Description": f"Synthetic test sweep generated by {ENGINE_NAME} from "
-                           f"{image_path.name}."}
+    text = {
+        "Software": f"{ENGINE_NAME} {__version__}",
+        "Description": f"Synthetic test sweep generated by {ENGINE_NAME} from {image_path.name}.",
+    }
     with FrameWriter(frames, text) as writer:
         for i in range(track.n_frames):
             writer.put(i + 1, renderer.render(track.frame(i)))
-    write_json(take / "run.json", {
-        "engine": {"name": ENGINE_NAME, "version": __version__},
-        "status": "complete", "kind": "evaluation sweep",
-        "inputs": {"image": {"path": str(image_path.resolve()),
-                             "size": list(face.image_size)}},
-        "fps": fps, "n_frames": track.n_frames,
-        "frames": {"folder": FRAMES_DIR, "first": 1, "pattern": frame_pattern_printf("png")},
-    })
+    write_json(
+        take / "run.json",
+        {
+            "engine": {"name": ENGINE_NAME, "version": __version__},
+            "status": "complete",
+            "kind": "evaluation sweep",
+            "inputs": {"image": {"path": str(image_path.resolve()), "size": list(face.image_size)}},
+            "fps": fps,
+            "n_frames": track.n_frames,
+            "frames": {"folder": FRAMES_DIR, "first": 1, "pattern": frame_pattern_printf("png")},
+        },
+    )
     return take

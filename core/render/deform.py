@@ -80,8 +80,7 @@ class HeadPose:
 
     @property
     def is_identity(self) -> bool:
-        return (np.allclose(self.rot, np.eye(3)) and self.scale == 1.0
-                and not np.any(self.shift))
+        return np.allclose(self.rot, np.eye(3)) and self.scale == 1.0 and not np.any(self.shift)
 
     def apply(self, xyz: np.ndarray) -> np.ndarray:
         """[..., 3] points (pixels, z in pixels) -> [..., 2] posed image positions."""
@@ -198,11 +197,12 @@ class Deformer:
         return local @ self.axes + self.centre
 
     def pose(self, ch: dict[str, float]) -> HeadPose:
-        return HeadPose(rotation(ch.get("head_yaw", 0.0), ch.get("head_pitch", 0.0),
-                                 ch.get("head_roll", 0.0)),
-                        float(ch.get("head_scale", 1.0)),
-                        np.array([ch.get("head_x", 0.0), ch.get("head_y", 0.0)]) * self.fw,
-                        self.pivot)
+        return HeadPose(
+            rotation(ch.get("head_yaw", 0.0), ch.get("head_pitch", 0.0), ch.get("head_roll", 0.0)),
+            float(ch.get("head_scale", 1.0)),
+            np.array([ch.get("head_x", 0.0), ch.get("head_y", 0.0)]) * self.fw,
+            self.pivot,
+        )
 
     def _build_weights(self, up: np.ndarray) -> None:
         """Per-landmark jaw weights: lower lip and chin follow the jaw fully."""
@@ -215,8 +215,9 @@ class Deformer:
         outer = up[list(fr.LIP_OUTER_LOWER)]
         order = np.argsort(outer[:, 0])
         self._chin_line = (outer[order, 0], outer[order, 1])  # the lower lip's lower edge
-        self._half_mouth = max(abs(up[fr.MOUTH_CORNERS[1], 0] - up[fr.MOUTH_CORNERS[0], 0]) / 2,
-                               1e-6)
+        self._half_mouth = max(
+            abs(up[fr.MOUTH_CORNERS[1], 0] - up[fr.MOUTH_CORNERS[0], 0]) / 2, 1e-6
+        )
         self._chin_v = float(up[fr.CHIN, 1])
         self.mouth_centre = mouth
         self.jaw_weight = self.landmark_jaw(0.0)
@@ -246,16 +247,19 @@ class Deformer:
         smile_l, smile_r = ch.get("mouthSmileLeft", 0.0), ch.get("mouthSmileRight", 0.0)
         frown_l, frown_r = ch.get("mouthFrownLeft", 0.0), ch.get("mouthFrownRight", 0.0)
         # The subject's left is the image's right (side > 0).
-        smile = np.where(side > 0, smile_l, smile_r) * side ** 2
-        frown = np.where(side > 0, frown_l, frown_r) * side ** 2
+        smile = np.where(side > 0, smile_l, smile_r) * side**2
+        frown = np.where(side > 0, frown_l, frown_r) * side**2
         disp[self.lips, 0] += smile * 0.07 * fw * np.sign(side)
         disp[self.lips, 1] += (frown * 0.03 - smile * 0.04) * fh
         # The cheeks round the corners go with them (smile up and out, frown down).
-        for corner, sm, fn, out in ((fr.MOUTH_CORNERS[0], smile_r, frown_r, -1.0),
-                                    (fr.MOUTH_CORNERS[1], smile_l, frown_l, 1.0)):
+        for corner, sm, fn, out in (
+            (fr.MOUTH_CORNERS[0], smile_r, frown_r, -1.0),
+            (fr.MOUTH_CORNERS[1], smile_l, frown_l, 1.0),
+        ):
             if sm or fn:
-                near = np.exp(-(np.linalg.norm(self.up - self.up[corner], axis=1)
-                                / (0.12 * fw)) ** 2)
+                near = np.exp(
+                    -((np.linalg.norm(self.up - self.up[corner], axis=1) / (0.12 * fw)) ** 2)
+                )
                 near[self.lips] = 0.0
                 disp[lm, 0] += near * sm * 0.05 * fw * out
                 disp[lm, 1] += near * (fn * 0.02 - sm * 0.03) * fh
@@ -292,8 +296,9 @@ class Deformer:
         is painted over the eye (``lid_lines``) and the irises move in the photo's own eye
         (``gaze_shift``), so neither the eye nor the iris is smeared by the warp."""
         up = self.up
-        for name, (upper, lower, crease) in zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES,
-                                                strict=True):
+        for name, (upper, lower, crease) in zip(
+            ("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES, strict=True
+        ):
             blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
             gap = up[list(lower), 1] - up[list(upper), 1]
             disp[list(crease), 1] += CREASE_DROP * blink * gap
@@ -302,16 +307,14 @@ class Deformer:
             disp[list(upper), 1] -= WIDE_LIFT * wide * gap
             disp[list(crease), 1] -= 0.6 * WIDE_LIFT * wide * gap
 
-    def lid_lines(self, ch: dict[str, float]
-                  ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    def lid_lines(self, ch: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
         """Per eye with a blink: (open lid line, closed lid's edge, eye opening, blink),
         posed, in image pixels. The lid covers the eye from the first line down to the
         second."""
         out = []
         moved = self.expression_targets(ch)
         pose = self.pose(ch)
-        for name, (upper, lower, _) in zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES,
-                                           strict=True):
+        for name, (upper, lower, _) in zip(("eyeBlinkRight", "eyeBlinkLeft"), fr.EYES, strict=True):
             blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
             if blink < 0.02:
                 continue
@@ -326,8 +329,12 @@ class Deformer:
 
     def gaze_shift(self, ch: dict[str, float]) -> np.ndarray:
         """[2, 2] iris shift (image pixels, in the photo) for each eye, subject's right first."""
-        gaze = np.array([math.sin(math.radians(ch.get("gaze_yaw", 0.0))),
-                         -math.sin(math.radians(ch.get("gaze_pitch", 0.0)))])
+        gaze = np.array(
+            [
+                math.sin(math.radians(ch.get("gaze_yaw", 0.0))),
+                -math.sin(math.radians(ch.get("gaze_pitch", 0.0))),
+            ]
+        )
         out = np.zeros((2, 2))
         for e, (upper, _lower, _) in enumerate(fr.EYES):
             eye_w = abs(self.up[upper[-1], 0] - self.up[upper[0], 0])
@@ -341,8 +348,10 @@ class Deformer:
         disp[list(fr.RIGHT_BROW), 1] += ch.get("browDownRight", 0.0) * 0.03 * fh
         disp[list(fr.LEFT_BROW), 1] += ch.get("browDownLeft", 0.0) * 0.03 * fh
         # The outer ends rise, the inner ends stay.
-        for brow, inner_end, name in ((fr.RIGHT_BROW, fr.RIGHT_BROW_INNER, "browOuterUpRight"),
-                                      (fr.LEFT_BROW, fr.LEFT_BROW_INNER, "browOuterUpLeft")):
+        for brow, inner_end, name in (
+            (fr.RIGHT_BROW, fr.RIGHT_BROW_INNER, "browOuterUpRight"),
+            (fr.LEFT_BROW, fr.LEFT_BROW_INNER, "browOuterUpLeft"),
+        ):
             outer = ch.get(name, 0.0)
             if outer:
                 reach = np.abs(self.up[list(brow), 0] - self.up[list(inner_end), 0].mean())

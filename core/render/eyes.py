@@ -47,8 +47,14 @@ def build_iris_model(height: int, width: int) -> bytes:
     output = helper.make_tensor_value_info("eyes", f32, [2, 3, height, width])
     split = helper.make_tensor("split", TensorProto.INT64, [2], [3, 1])
     nodes = [
-        helper.make_node("GridSample", ["iris", "grid"], ["moved"], mode="bilinear",
-                         padding_mode="zeros", align_corners=0),
+        helper.make_node(
+            "GridSample",
+            ["iris", "grid"],
+            ["moved"],
+            mode="bilinear",
+            padding_mode="zeros",
+            align_corners=0,
+        ),
         helper.make_node("Split", ["moved", "split"], ["rgb", "alpha"], axis=1),
         helper.make_node("Mul", ["alpha", "opening"], ["cover"]),
         helper.make_node("Sub", ["rgb", "base"], ["diff"]),
@@ -60,8 +66,9 @@ def build_iris_model(height: int, width: int) -> bytes:
         helper.make_node("Add", ["photo", "faded"], ["eyes"]),
     ]
     graph = helper.make_graph(nodes, "vasa_iris", inputs, [output], initializer=[split])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="vasa-blender")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="vasa-blender"
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -70,8 +77,15 @@ def build_iris_model(height: int, width: int) -> bytes:
 class IrisLayer:
     """Per portrait: the eye patches' layers; ``apply`` writes moved irises into a crop."""
 
-    def __init__(self, image: np.ndarray, face: SourceFace, origin: np.ndarray,
-                 crop_size: tuple[int, int], runtime: Runtime, texture: np.ndarray):
+    def __init__(
+        self,
+        image: np.ndarray,
+        face: SourceFace,
+        origin: np.ndarray,
+        crop_size: tuple[int, int],
+        runtime: Runtime,
+        texture: np.ndarray,
+    ):
         lm = face.landmarks[:, :2].astype(np.float64)
         self.boxes, layers = [], []
         self.eye_width = []
@@ -100,7 +114,7 @@ class IrisLayer:
                 return
             self.boxes.append((x0, y0, x1, y1))
             x0i, y0i = x0 + int(origin[0]), y0 + int(origin[1])
-            patch = image[y0i:y0i + size[1], x0i:x0i + size[0]]
+            patch = image[y0i : y0i + size[1], x0i : x0i + size[0]]
             b, i, o = self._layers(patch, outline - [x0i, y0i], centre - [x0i, y0i], radius)
             base[e], iris[e], opening[e] = b, i, o
         self.base, self.iris, self.opening = base, iris, opening
@@ -108,14 +122,17 @@ class IrisLayer:
         self.originals = [texture[0, :, y0:y1, x0:x1].copy() for x0, y0, x1, y1 in self.boxes]
         self.photo = np.ascontiguousarray(np.stack(self.originals))
         self.size = (int(size[0]), int(size[1]))
-        ys, xs = np.mgrid[0:size[1], 0:size[0]].astype(np.float32) + 0.5
+        ys, xs = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float32) + 0.5
         self.pixels = np.stack([xs, ys], -1)  # [h, w, 2] pixel centres
-        self.session = runtime.session(build_iris_model(self.size[1], self.size[0]),
-                                       name=f"builtin/iris_{self.size[0]}x{self.size[1]}")
+        self.session = runtime.session(
+            build_iris_model(self.size[1], self.size[0]),
+            name=f"builtin/iris_{self.size[0]}x{self.size[1]}",
+        )
 
     @staticmethod
-    def _layers(patch: np.ndarray, outline: np.ndarray, centre: np.ndarray,
-                radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _layers(
+        patch: np.ndarray, outline: np.ndarray, centre: np.ndarray, radius: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         h, w = patch.shape[:2]
         inside = np.zeros((h, w), np.uint8)
         cv2.fillPoly(inside, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
@@ -144,12 +161,15 @@ class IrisLayer:
             xs_known = np.flatnonzero(known[y])
             if len(xs_known) >= 2 and xs_known.min() < centre[0] < xs_known.max():
                 for c in range(3):
-                    fill[y, :, c] = np.interp(np.arange(w), xs_known,
-                                              patch[y, xs_known, c].astype(np.float64))
-        fill = cv2.GaussianBlur(fill.astype(np.float32), (0, 0), sigmaX=0.3 * radius + 0.5,
-                                sigmaY=0.5 * radius + 0.5)
-        soft = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 0.8)[..., None] \
-            * opening[..., None]
+                    fill[y, :, c] = np.interp(
+                        np.arange(w), xs_known, patch[y, xs_known, c].astype(np.float64)
+                    )
+        fill = cv2.GaussianBlur(
+            fill.astype(np.float32), (0, 0), sigmaX=0.3 * radius + 0.5, sigmaY=0.5 * radius + 0.5
+        )
+        soft = (
+            cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 0.8)[..., None] * opening[..., None]
+        )
         base = patch * (1 - soft) + fill * soft
         # The iris: pixels the lids hide come from the opposite side of the disc.
         visible = inside > 127
@@ -175,10 +195,16 @@ class IrisLayer:
         src = self.pixels[None] - shift[:, None, None, :].astype(np.float32)
         grid = src / np.array([w / 2, h / 2], np.float32) - 1.0  # align_corners=0
         mix = np.clip(np.abs(shift).max(1) / FADE_IN_PX, 0.0, 1.0).astype(np.float32)
-        eyes = self.session.run(None, {"base": self.base, "iris": self.iris,
-                                       "opening": self.opening,
-                                       "grid": np.ascontiguousarray(grid),
-                                       "photo": self.photo,
-                                       "mix": mix.reshape(2, 1, 1, 1)})[0]
+        eyes = self.session.run(
+            None,
+            {
+                "base": self.base,
+                "iris": self.iris,
+                "opening": self.opening,
+                "grid": np.ascontiguousarray(grid),
+                "photo": self.photo,
+                "mix": mix.reshape(2, 1, 1, 1),
+            },
+        )[0]
         for e, (x0, y0, x1, y1) in enumerate(self.boxes):
             self.texture[0, :, y0:y1, x0:x1] = eyes[e]

@@ -23,9 +23,12 @@ PALETTE = ("interior", "throat", "teeth", "lid", "lash")
 
 
 @lru_cache(maxsize=8)
-def build_warp_model(height: int, width: int,
-                     box: tuple[int, int, int, int] | None = None,
-                     texture: tuple[int, int] | None = None) -> bytes:
+def build_warp_model(
+    height: int,
+    width: int,
+    box: tuple[int, int, int, int] | None = None,
+    texture: tuple[int, int] | None = None,
+) -> bytes:
     """Serialized ONNX model for a region of ``height`` x ``width`` pixels.
 
     ``box`` (x0, y0, x1, y1; default the whole region) is where the face can be: the
@@ -55,20 +58,33 @@ def build_warp_model(height: int, width: int,
 
     def lerp(a: str, b: str, t: str, out: str) -> list:
         """out = a + t * (b - a)"""
-        return [helper.make_node("Sub", [b, a], [out + "_d"]),
-                helper.make_node("Mul", [t, out + "_d"], [out + "_t"]),
-                helper.make_node("Add", [a, out + "_t"], [out])]
+        return [
+            helper.make_node("Sub", [b, a], [out + "_d"]),
+            helper.make_node("Mul", [t, out + "_d"], [out + "_t"]),
+            helper.make_node("Add", [a, out + "_t"], [out]),
+        ]
 
     nodes = [
-        helper.make_node("Resize", ["grid", "", "", "sizes"], ["grid_full"], mode="linear",
-                         coordinate_transformation_mode="align_corners"),
+        helper.make_node(
+            "Resize",
+            ["grid", "", "", "sizes"],
+            ["grid_full"],
+            mode="linear",
+            coordinate_transformation_mode="align_corners",
+        ),
         helper.make_node("Transpose", ["grid_full"], ["grid_nhwc"], perm=[0, 2, 3, 1]),
         # Zero padding without align_corners is ONNX Runtime's fast path (4x quicker than
         # border or reflection on CPU); the texture carries a margin so that it is never
         # reached. Past the picture's edge the margin holds the mirrored photo: where the
         # head moves away from the edge, hair and background come in, not a streak.
-        helper.make_node("GridSample", ["image", "grid_nhwc"], ["warped"], mode="bilinear",
-                         padding_mode="zeros", align_corners=0),
+        helper.make_node(
+            "GridSample",
+            ["image", "grid_nhwc"],
+            ["warped"],
+            mode="bilinear",
+            padding_mode="zeros",
+            align_corners=0,
+        ),
         helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
         helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
         helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),
@@ -85,11 +101,15 @@ def build_warp_model(height: int, width: int,
     ]
     nodes[-1].output[0] = "frame"
     graph = helper.make_graph(
-        nodes, "vasa_warp", inputs, [output],
+        nodes,
+        "vasa_warp",
+        inputs,
+        [output],
         initializer=[numpy_helper.from_array(v, k) for k, v in consts.items()],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="vasa-blender")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="vasa-blender"
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -97,14 +117,17 @@ def build_warp_model(height: int, width: int,
 
 def _to_hwc_uint8(name: str, out: str) -> list:
     """float [1, 3, h, w] (0..255) -> uint8 [h, w, 3], rounded."""
-    return [helper.make_node("Add", [name, "half"], [out + "_r"]),
-            helper.make_node("Squeeze", [out + "_r", "axes0"], [out + "_chw"]),
-            helper.make_node("Transpose", [out + "_chw"], [out + "_hwc"], perm=[1, 2, 0]),
-            helper.make_node("Cast", [out + "_hwc"], [out], to=TensorProto.UINT8)]
+    return [
+        helper.make_node("Add", [name, "half"], [out + "_r"]),
+        helper.make_node("Squeeze", [out + "_r", "axes0"], [out + "_chw"]),
+        helper.make_node("Transpose", [out + "_chw"], [out + "_hwc"], perm=[1, 2, 0]),
+        helper.make_node("Cast", [out + "_hwc"], [out], to=TensorProto.UINT8),
+    ]
 
 
-def _paste(whole: str, part: str, box: tuple[int, int, int, int], size: tuple[int, int],
-           consts: dict) -> list:
+def _paste(
+    whole: str, part: str, box: tuple[int, int, int, int], size: tuple[int, int], consts: dict
+) -> list:
     """Nodes putting ``part`` (uint8 [h, w, 3]) into ``whole`` at ``box``; the last node's
     output is the result (renamed by the caller)."""
     x0, y0, x1, y1 = box
@@ -115,8 +138,9 @@ def _paste(whole: str, part: str, box: tuple[int, int, int, int], size: tuple[in
         consts[name + "_s"] = np.array(start, np.int64)
         consts[name + "_e"] = np.array(end, np.int64)
         consts[name + "_a"] = np.array([0, 1], np.int64)
-        nodes.append(helper.make_node("Slice", [src, name + "_s", name + "_e", name + "_a"],
-                                      [name]))
+        nodes.append(
+            helper.make_node("Slice", [src, name + "_s", name + "_e", name + "_a"], [name])
+        )
         return name
 
     band = [part]

@@ -52,11 +52,14 @@ class Overlay:
         return x0, y0, x1, y1
 
     @staticmethod
-    def _fill(shape: tuple[int, int], polys: list[np.ndarray], origin: tuple[int, int],
-              blur: float) -> np.ndarray:
+    def _fill(
+        shape: tuple[int, int], polys: list[np.ndarray], origin: tuple[int, int], blur: float
+    ) -> np.ndarray:
         patch = np.zeros(shape, np.uint8)
-        pts = [np.round((p - [origin[0] - 0.5, origin[1] - 0.5]) * (1 << SUBPIXEL))
-               .astype(np.int32) for p in polys]
+        pts = [
+            np.round((p - [origin[0] - 0.5, origin[1] - 0.5]) * (1 << SUBPIXEL)).astype(np.int32)
+            for p in polys
+        ]
         cv2.fillPoly(patch, pts, 255, lineType=cv2.LINE_AA, shift=SUBPIXEL)
         out = patch.astype(np.float32) / 255.0
         return cv2.GaussianBlur(out, (0, 0), blur) if blur > 0 else out
@@ -89,15 +92,16 @@ class Overlay:
         along = np.abs(np.linspace(-1.0, 1.0, k))
         reach = np.minimum(teeth_height, 0.45 * length) * np.sqrt(np.clip(1 - along**2, 0, 1))
         teeth_edge = top + gap / length[:, None] * reach[:, None]
-        teeth = self._fill(shape, [np.concatenate([top, teeth_edge[::-1]])], (x0, y0),
-                           max(0.5, 0.6 * blur))
+        teeth = self._fill(
+            shape, [np.concatenate([top, teeth_edge[::-1]])], (x0, y0), max(0.5, 0.6 * blur)
+        )
         # Teeth further back (towards the corners) are in shadow; faint gaps between them
         # (the two front teeth widest); their biting edges are translucent.
         xs = (np.arange(x0, x1) + 0.5 - (top[0, 0] + top[-1, 0]) / 2) / max(width / 2, 1.0)
         ax = np.abs(xs)
         edges = np.concatenate([[0.0], np.cumsum(TOOTH_WIDTHS)])
         nearest = np.min(np.abs(ax[:, None] - edges[None, :]), axis=1) * width / 2
-        gaps = 1.0 - TOOTH_GAP * np.exp(-(nearest / max(0.6, 0.01 * width)) ** 2)
+        gaps = 1.0 - TOOTH_GAP * np.exp(-((nearest / max(0.6, 0.01 * width)) ** 2))
         teeth *= ((1.0 - 0.6 * np.clip(ax, 0, 1) ** 2) * gaps)[None, :]
         ys = np.arange(y0, y1)[:, None] + 0.5
         mid_top = float(np.interp(0.0, np.linspace(-1, 1, k), top[:, 1]))
@@ -108,8 +112,9 @@ class Overlay:
         m[TEETH, y0:y1, x0:x1] = teeth
         m[THROAT, y0:y1, x0:x1] = 0.85 * depth * (1.0 - teeth)
 
-    def lid(self, upper: np.ndarray, edge: np.ndarray, lash_width: float,
-            strength: float = 1.0) -> None:
+    def lid(
+        self, upper: np.ndarray, edge: np.ndarray, lash_width: float, strength: float = 1.0
+    ) -> None:
         """Paint an eyelid from the open lid line ``upper`` down to ``edge`` ([K, 2]).
 
         Lid skin, darkening into a line of lashes along the edge; ``strength`` (0..1)
@@ -133,7 +138,8 @@ class Overlay:
         bottom = np.interp(xs, edge[order, 0], edge[order, 1])
         rel = (np.arange(y0, y1)[:, None] + 0.5 - top) / np.maximum(bottom - top, 1.0)
         shadow = LID_SHADE * (1.0 - _smoothstep(rel / 0.4)) + LID_SHADE * _smoothstep(
-            (rel - 0.6) / 0.4)
+            (rel - 0.6) / 0.4
+        )
         lash = np.maximum(lash, shadow.astype(np.float32))
         m = self.masks[0]
         m[LID, y0:y1, x0:x1] = np.maximum(m[LID, y0:y1, x0:x1], alpha)

@@ -26,9 +26,15 @@ class CoarseTps:
     ``grid_shape``: (gh, gw) coarse grid spanning pixel centres of a ``size`` region.
     """
 
-    def __init__(self, points: np.ndarray, size: tuple[int, int], grid_shape: tuple[int, int],
-                 smoothing: float = 1e-5, margin: float = 0.06,
-                 fade_edges: tuple[bool, bool, bool, bool] = (True, True, True, True)):
+    def __init__(
+        self,
+        points: np.ndarray,
+        size: tuple[int, int],
+        grid_shape: tuple[int, int],
+        smoothing: float = 1e-5,
+        margin: float = 0.06,
+        fade_edges: tuple[bool, bool, bool, bool] = (True, True, True, True),
+    ):
         w, h = size
         gh, gw = grid_shape
         self.size, self.grid_shape = size, grid_shape
@@ -54,16 +60,19 @@ class CoarseTps:
         kg = _kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1))
         pg = np.concatenate([np.ones((len(g), 1)), g], 1)
         self.basis = np.concatenate([kg, pg], 1).astype(np.float32)  # [G, N + 3]
+
         # Fade the field to zero at the region's edges (left, top, right, bottom) that lie
         # inside the picture, so nothing outside the region moves; an edge on the picture's
         # own border may move.
         def ramp(distance: np.ndarray, width: float, fade: bool) -> np.ndarray:
             return np.clip(distance / width, 0, 1) if fade else np.ones_like(distance)
 
-        fx = np.minimum(ramp(xs, margin * w, fade_edges[0]), ramp(w - xs, margin * w,
-                                                                 fade_edges[2]))
-        fy = np.minimum(ramp(ys, margin * h, fade_edges[1]), ramp(h - ys, margin * h,
-                                                                 fade_edges[3]))
+        fx = np.minimum(
+            ramp(xs, margin * w, fade_edges[0]), ramp(w - xs, margin * w, fade_edges[2])
+        )
+        fy = np.minimum(
+            ramp(ys, margin * h, fade_edges[1]), ramp(h - ys, margin * h, fade_edges[3])
+        )
         f = np.outer(fy, fx)
         self.window = (f * f * (3 - 2 * f)).astype(np.float32)
 
@@ -91,12 +100,12 @@ class CoarseTps:
         gh, gw = self.grid_shape
         w, h = self.size
         # Position (pixels) -> fractional coarse-grid index, for sampling the field.
-        to_index = np.array([(gw - 1) / max(w - 1, 1e-9), (gh - 1) / max(h - 1, 1e-9)],
-                            np.float32)
+        to_index = np.array([(gw - 1) / max(w - 1, 1e-9), (gh - 1) / max(h - 1, 1e-9)], np.float32)
         pos = self.grid - field
         for _ in range(iterations):
             idx = (pos - 0.5) * to_index
-            sampled = cv2.remap(field, idx[..., 0], idx[..., 1], cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+            sampled = cv2.remap(
+                field, idx[..., 0], idx[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
             pos = self.grid - sampled
         return pos

@@ -64,7 +64,7 @@ class Region:
 def head_region(face: SourceFace, deformer: Deformer) -> Region:
     """The rectangle that can change: the head's reach and the still ring, plus a margin."""
     w, h = face.image_size
-    pts = np.concatenate([deformer.head_extent(), deformer.source[deformer.n_face:, :2]])
+    pts = np.concatenate([deformer.head_extent(), deformer.source[deformer.n_face :, :2]])
     pad = REGION_MARGIN * deformer.fw
     x0 = int(max(0, np.floor(pts[:, 0].min() - pad)))
     x1 = int(min(w, np.ceil(pts[:, 0].max() + pad)))
@@ -73,25 +73,31 @@ def head_region(face: SourceFace, deformer: Deformer) -> Region:
     return Region(x0, y0, x1, y1)
 
 
-def texture_margins(region: Region, image_size: tuple[int, int],
-                    fw: float) -> tuple[int, int, int, int]:
+def texture_margins(
+    region: Region, image_size: tuple[int, int], fw: float
+) -> tuple[int, int, int, int]:
     """Extra texture (left, top, right, bottom) around the region: a few real pixels where
     the region ends inside the picture (the warp fades out there), more where it ends at
     the picture's edge (the head may move away from it)."""
     w, h = image_size
     edge = int(min(np.ceil(EDGE_MARGIN * fw), EDGE_MARGIN_MAX)) + 2
-    return (INNER_MARGIN if region.x0 > 0 else edge, INNER_MARGIN if region.y0 > 0 else edge,
-            INNER_MARGIN if region.x1 < w else edge, INNER_MARGIN if region.y1 < h else edge)
+    return (
+        INNER_MARGIN if region.x0 > 0 else edge,
+        INNER_MARGIN if region.y0 > 0 else edge,
+        INNER_MARGIN if region.x1 < w else edge,
+        INNER_MARGIN if region.y1 < h else edge,
+    )
 
 
-def padded_crop(image: np.ndarray, region: Region,
-                margins: tuple[int, int, int, int]) -> np.ndarray:
+def padded_crop(
+    image: np.ndarray, region: Region, margins: tuple[int, int, int, int]
+) -> np.ndarray:
     """The region of the photo with ``margins`` (left, top, right, bottom) more pixels;
     past the picture's edge the photo is mirrored."""
     h, w = image.shape[:2]
     left, top, right, bottom = margins
     x0, y0, x1, y1 = region.x0 - left, region.y0 - top, region.x1 + right, region.y1 + bottom
-    inner = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    inner = image[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
     pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
     if any(pads):
         inner = cv2.copyMakeBorder(inner, *pads, cv2.BORDER_REFLECT)
@@ -107,8 +113,9 @@ def face_box(deformer: Deformer, region: Region) -> tuple[int, int, int, int]:
     x0 = int(np.clip(np.floor(lm[:, 0].min() - pad_x) - region.x0, 0, w - 1))
     x1 = int(np.clip(np.ceil(lm[:, 0].max() + pad_x) - region.x0, x0 + 1, w))
     y0 = int(np.clip(np.floor(lm[:, 1].min() - pad_y) - region.y0, 0, h - 1))
-    y1 = int(np.clip(np.ceil(lm[:, 1].max() + pad_y + JAW_ROOM * deformer.fh) - region.y0,
-                     y0 + 1, h))
+    y1 = int(
+        np.clip(np.ceil(lm[:, 1].max() + pad_y + JAW_ROOM * deformer.fh) - region.y0, y0 + 1, h)
+    )
     return x0, y0, x1, y1
 
 
@@ -135,7 +142,7 @@ def portrait_palette(image: np.ndarray, face: SourceFace) -> np.ndarray:
         lid_pts += [u + t * (c - u) for t in (1.0, 1.3, 1.6)]  # skin above the lashes
         lash_pts.append(u)
     lid_rgb = _sample(image, np.concatenate(lid_pts))
-    lid = lid_rgb[np.argsort(lid_rgb.sum(1))[len(lid_rgb) // 2:]].mean(0) * 0.97
+    lid = lid_rgb[np.argsort(lid_rgb.sum(1))[len(lid_rgb) // 2 :]].mean(0) * 0.97
     lash_rgb = _sample(image, np.concatenate(lash_pts))
     lash = lash_rgb[np.argsort(lash_rgb.sum(1))[: max(1, len(lash_rgb) // 4)]].mean(0) * 0.7
     colours = {
@@ -150,9 +157,12 @@ def portrait_palette(image: np.ndarray, face: SourceFace) -> np.ndarray:
 
 def _border_points(w: int, h: int, count: int) -> np.ndarray:
     t = np.linspace(0, 1, count, endpoint=False)
-    edges = [np.stack([t * w, np.zeros_like(t)], 1), np.stack([np.full_like(t, w), t * h], 1),
-             np.stack([(1 - t) * w, np.full_like(t, h)], 1), np.stack([np.zeros_like(t),
-                                                                      (1 - t) * h], 1)]
+    edges = [
+        np.stack([t * w, np.zeros_like(t)], 1),
+        np.stack([np.full_like(t, w), t * h], 1),
+        np.stack([(1 - t) * w, np.full_like(t, h)], 1),
+        np.stack([np.zeros_like(t), (1 - t) * h], 1),
+    ]
     return np.concatenate(edges)
 
 
@@ -183,14 +193,18 @@ class WarpRenderer:
         d = self.deformer
         depth = np.full((self.n_points, 1), d.outline_z)
         depth[: self.n_moving, 0] = d.source[:, 2]
-        grid_z = np.clip(self.tps.interpolate(depth - d.outline_z)[..., 0] + d.outline_z,
-                         *d.depth_range)
+        grid_z = np.clip(
+            self.tps.interpolate(depth - d.outline_z)[..., 0] + d.outline_z, *d.depth_range
+        )
         # The face's sides fall away steeply in depth; a turn would fold the cheek over
         # itself there. Smoothed depth keeps the warp one-to-one.
         cell_px = float(self.tps.grid[0, 1, 0] - self.tps.grid[0, 0, 0])
-        self.grid_z = cv2.GaussianBlur(grid_z.astype(np.float32), (0, 0),
-                                       DEPTH_SMOOTH * d.fw / cell_px,
-                                       borderType=cv2.BORDER_REPLICATE)
+        self.grid_z = cv2.GaussianBlur(
+            grid_z.astype(np.float32),
+            (0, 0),
+            DEPTH_SMOOTH * d.fw / cell_px,
+            borderType=cv2.BORDER_REPLICATE,
+        )
         self.grid_weight = self.deformer.head_weight(self.grid_xy) * self.tps.window
         self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()
@@ -202,16 +216,18 @@ class WarpRenderer:
         texture = padded_crop(image, self.region, margins)
         self.margin = np.array(margins[:2], np.float32)  # texture pixels left of / above
         th, tw = texture.shape[:2]
-        self.session = runtime.session(build_warp_model(h, w, self.face_box, (th, tw)),
-                                       name=f"builtin/warp_{w}x{h}")
+        self.session = runtime.session(
+            build_warp_model(h, w, self.face_box, (th, tw)), name=f"builtin/warp_{w}x{h}"
+        )
         self.source_chw = np.ascontiguousarray(texture.transpose(2, 0, 1)[None], np.float32)
         self.crop_chw = self.source_chw  # holds this frame's irises (``IrisLayer``)
         bx0, by0, bx1, by1 = self.face_box
         self.overlay = Overlay(bx1 - bx0, by1 - by0)
         self.overlay_origin = self.origin + [bx0, by0]  # image pixels of the masks' corner
         self.palette = portrait_palette(image, face)
-        self.irises = IrisLayer(image, face, self.origin - self.margin, (tw, th), runtime,
-                                self.source_chw)
+        self.irises = IrisLayer(
+            image, face, self.origin - self.margin, (tw, th), runtime, self.source_chw
+        )
         # Normalisation to GridSample units (no align_corners: -1..1 spans the texture's
         # outer edges).
         self.to_unit = np.array([2.0 / tw, 2.0 / th], np.float32)
@@ -241,9 +257,12 @@ class WarpRenderer:
             teeth = max(0.0, TEETH_HEIGHT * d.fh - d.photo_gap) * d.pose(channels).scale
             self.overlay.mouth(top, bottom, teeth)
         for start, edge, eye_opening, blink in d.lid_lines(channels):
-            self.overlay.lid(start - self.overlay_origin, edge - self.overlay_origin,
-                             max(1.0, LASH_SHARE * eye_opening),
-                             float(np.clip(blink / LID_FADE_IN, 0.0, 1.0)))
+            self.overlay.lid(
+                start - self.overlay_origin,
+                edge - self.overlay_origin,
+                max(1.0, LASH_SHARE * eye_opening),
+                float(np.clip(blink / LID_FADE_IN, 0.0, 1.0)),
+            )
 
     def forward_field(self, channels: dict[str, float]) -> np.ndarray:
         """[gh, gw, 2] where each grid point of the region moves to (pixels, forward)."""
@@ -287,5 +306,5 @@ class WarpRenderer:
         """A full frame (RGB uint8, the photo's size) for one frame's channel values."""
         frame = self.image.copy()
         r = self.region
-        frame[r.y0:r.y1, r.x0:r.x1] = self.render_region(channels)
+        frame[r.y0 : r.y1, r.x0 : r.x1] = self.render_region(channels)
         return frame

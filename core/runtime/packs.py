@@ -69,8 +69,13 @@ class ModelPack:
         return self.runtime.session(self.files[key], name=f"{self.name}/{self.files[key].name}")
 
     def describe(self) -> dict[str, object]:
-        return {"name": self.name, "profile": self.profile, "folder": str(self.folder),
-                "license": self.license, "sha256": dict(self.sha256)}
+        return {
+            "name": self.name,
+            "profile": self.profile,
+            "folder": str(self.folder),
+            "license": self.license,
+            "sha256": dict(self.sha256),
+        }
 
 
 def sha256_file(path: Path) -> str:
@@ -116,8 +121,9 @@ def _check_tensors(label: str, actual, expected: tuple[TensorSpec, ...], kind: s
             )
 
 
-def open_pack(folder: str | Path | None = None, runtime: Runtime | None = None,
-              verify_hashes: bool = True) -> ModelPack:
+def open_pack(
+    folder: str | Path | None = None, runtime: Runtime | None = None, verify_hashes: bool = True
+) -> ModelPack:
     """Open and verify a pack folder (the built-in pack when ``folder`` is None)."""
     folder = Path(folder) if folder else BUILTIN_PACK_DIR
     meta = _read_toml(folder)
@@ -153,5 +159,12 @@ def open_pack(folder: str | Path | None = None, runtime: Runtime | None = None,
         _check_tensors(path.name, sess.get_outputs(), spec.outputs, "output")
         files[key] = path
         digests[key] = digest
-    return ModelPack(folder, info.get("name", folder.name), profile, info.get("license", ""),
-                     files, digests, runtime)
+    return ModelPack(
+        folder,
+        info.get("name", folder.name),
+        profile,
+        info.get("license", ""),
+        files,
+        digests,
+        runtime,
+    )

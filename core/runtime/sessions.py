@@ -82,9 +82,9 @@ class Runtime:
     def session_options(self) -> ort.SessionOptions:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = (self.config.threads
-                                     or int(os.environ.get("VASA_THREADS", "0"))
-                                     or default_threads())
+        opts.intra_op_num_threads = (
+            self.config.threads or int(os.environ.get("VASA_THREADS", "0")) or default_threads()
+        )
         opts.inter_op_num_threads = 1
         # Spinning workers would steal the core the PNG writer thread runs on.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -106,8 +106,10 @@ class Runtime:
             source = str(model) if isinstance(model, Path) else model
             try:
                 sess = ort.InferenceSession(
-                    source, sess_options=self.session_options(),
-                    providers=providers, provider_options=options,
+                    source,
+                    sess_options=self.session_options(),
+                    providers=providers,
+                    provider_options=options,
                 )
             except Exception as exc:  # ORT raises several private exception types
                 label = Path(key_name).name
@@ -118,8 +120,9 @@ class Runtime:
             used = sess.get_providers()[0]
             if used != providers[0]:
                 reason = f"{SHORT_NAMES.get(providers[0], providers[0])} failed to start"
-            self._info[key_name] = SessionInfo(Path(key_name).name, SHORT_NAMES.get(used, used),
-                                               reason)
+            self._info[key_name] = SessionInfo(
+                Path(key_name).name, SHORT_NAMES.get(used, used), reason
+            )
             self._cache[key] = sess
             return sess
 

@@ -28,22 +28,36 @@ def build_crop_model(height: int, width: int, out: int) -> bytes:
     """uint8 [height, width, 3] -> uint8 [out, out, 3], area-like (antialiased) resize."""
     inp = helper.make_tensor_value_info("crop", TensorProto.UINT8, [height, width, 3])
     outp = helper.make_tensor_value_info("frame", TensorProto.UINT8, [out, out, 3])
-    consts = {"sizes": np.array([out, out, 3], np.int64),
-              "lo": np.array(0.0, np.float32), "hi": np.array(255.0, np.float32),
-              "half": np.array(0.5, np.float32)}
+    consts = {
+        "sizes": np.array([out, out, 3], np.int64),
+        "lo": np.array(0.0, np.float32),
+        "hi": np.array(255.0, np.float32),
+        "half": np.array(0.5, np.float32),
+    }
     nodes = [
         helper.make_node("Cast", ["crop"], ["f"], to=TensorProto.FLOAT),
-        helper.make_node("Resize", ["f", "", "", "sizes"], ["r"], mode="linear",
-                         antialias=1, coordinate_transformation_mode="half_pixel"),
+        helper.make_node(
+            "Resize",
+            ["f", "", "", "sizes"],
+            ["r"],
+            mode="linear",
+            antialias=1,
+            coordinate_transformation_mode="half_pixel",
+        ),
         helper.make_node("Add", ["r", "half"], ["rounded"]),
         helper.make_node("Clip", ["rounded", "lo", "hi"], ["c"]),
         helper.make_node("Cast", ["c"], ["frame"], to=TensorProto.UINT8),
     ]
-    graph = helper.make_graph(nodes, "vasa_crop", [inp], [outp],
-                              initializer=[numpy_helper.from_array(v, k)
-                                           for k, v in consts.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)],
-                              producer_name="vasa-blender")
+    graph = helper.make_graph(
+        nodes,
+        "vasa_crop",
+        [inp],
+        [outp],
+        initializer=[numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="vasa-blender"
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
@@ -63,15 +77,21 @@ def crop_box(deformer: Deformer, image_size: tuple[int, int]) -> tuple[int, int,
 class FaceCrop:
     """Cuts and resizes the same square out of every full frame."""
 
-    def __init__(self, deformer: Deformer, image_size: tuple[int, int], runtime: Runtime,
-                 size: int = CROP_SIZE):
+    def __init__(
+        self,
+        deformer: Deformer,
+        image_size: tuple[int, int],
+        runtime: Runtime,
+        size: int = CROP_SIZE,
+    ):
         self.x0, self.y0, self.side = crop_box(deformer, image_size)
         self.size = size
-        self.session = runtime.session(build_crop_model(self.side, self.side, size),
-                                       name=f"builtin/crop_{self.side}_{size}")
+        self.session = runtime.session(
+            build_crop_model(self.side, self.side, size), name=f"builtin/crop_{self.side}_{size}"
+        )
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        crop = frame[self.y0:self.y0 + self.side, self.x0:self.x0 + self.side]
+        crop = frame[self.y0 : self.y0 + self.side, self.x0 : self.x0 + self.side]
         return self.session.run(None, {"crop": np.ascontiguousarray(crop)})[0]
 
     def describe(self) -> dict[str, object]:

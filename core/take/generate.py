@@ -71,10 +71,18 @@ class Settings:
     output: str = "full"  # full frames, "crop512" (VASA-1's 512x512 face crop) or "both"
 
     def motion(self) -> MotionSettings:
-        return MotionSettings(self.seed, self.motion_intensity, self.lipsync_strength,
-                              self.blink_rate_per_min, self.lipsync_mode, self.gaze_yaw,
-                              self.gaze_pitch, self.head_scale, self.emotion,
-                              self.emotion_intensity)
+        return MotionSettings(
+            self.seed,
+            self.motion_intensity,
+            self.lipsync_strength,
+            self.blink_rate_per_min,
+            self.lipsync_mode,
+            self.gaze_yaw,
+            self.gaze_pitch,
+            self.head_scale,
+            self.emotion,
+            self.emotion_intensity,
+        )
 
 
 @dataclass
@@ -105,8 +113,10 @@ def prepare_output(out_dir: Path, overwrite: bool) -> Path:
     frames = out_dir / FRAMES_DIR
     if (out_dir / "run.json").exists() or (frames.is_dir() and any(frames.iterdir())):
         if not overwrite:
-            raise OutputError(f"{out_dir} already holds a take; choose a new folder or pass "
-                              "--overwrite to replace it.")
+            raise OutputError(
+                f"{out_dir} already holds a take; choose a new folder or pass "
+                "--overwrite to replace it."
+            )
         shutil.rmtree(frames, ignore_errors=True)
         for name in ("run.json", "motion.npz"):
             (out_dir / name).unlink(missing_ok=True)
@@ -118,25 +128,37 @@ def prepare_output(out_dir: Path, overwrite: bool) -> Path:
 
 
 def versions() -> dict[str, str]:
-    return {"engine": __version__, "python": platform.python_version(),
-            "numpy": np.__version__, "onnxruntime": runtime.onnxruntime_version(),
-            "opencv": cv2.__version__}
+    return {
+        "engine": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "onnxruntime": runtime.onnxruntime_version(),
+        "opencv": cv2.__version__,
+    }
 
 
-def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
-             settings: Settings | None = None, progress: Progress | None = None,
-             cancel: threading.Event | Callable[[], bool] | None = None) -> TakeResult:
+def generate(
+    image: str | Path,
+    audio: str | Path,
+    out_dir: str | Path,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> TakeResult:
     """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``)."""
     settings = settings or Settings()
     if not (settings.fps > 0 and settings.fps <= 240):
         raise VasaError(f"Frame rate {settings.fps} is out of range; use 1 to 240 fps.")
     validate(settings.motion())
     if settings.frame_format not in FRAME_FORMATS:
-        raise VasaError(f"Frame format {settings.frame_format!r} is not known; use one of "
-                        f"{', '.join(FRAME_FORMATS)}.")
+        raise VasaError(
+            f"Frame format {settings.frame_format!r} is not known; use one of "
+            f"{', '.join(FRAME_FORMATS)}."
+        )
     if settings.output not in OUTPUTS:
-        raise VasaError(f"Output {settings.output!r} is not known; use one of "
-                        f"{', '.join(OUTPUTS)}.")
+        raise VasaError(
+            f"Output {settings.output!r} is not known; use one of {', '.join(OUTPUTS)}."
+        )
     report = progress or (lambda fraction, message: None)
     image_path, audio_path, out_dir = Path(image), Path(audio), Path(out_dir)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -170,8 +192,12 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     features = compute_features(samples, settings.fps)
     if lap("audio_features"):
         return stopped()
-    track = generate_motion(features, settings.motion(), samples,
-                            progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"))
+    track = generate_motion(
+        features,
+        settings.motion(),
+        samples,
+        progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"),
+    )
     if lap("motion"):
         return stopped()
     renderer = WarpRenderer(pixels, face, rt)
@@ -193,21 +219,38 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
         "engine": {"name": ENGINE_NAME, "version": __version__},
         "status": "running",
         "inputs": {
-            "image": {"path": str(image_path.resolve()), "sha256": sha256_file(image_path),
-                      "size": list(face.image_size)},
-            "audio": {"path": str(audio_path.resolve()), "sha256": sha256_file(audio_path),
-                      "duration_s": round(len(samples) / SAMPLE_RATE, 4)},
+            "image": {
+                "path": str(image_path.resolve()),
+                "sha256": sha256_file(image_path),
+                "size": list(face.image_size),
+            },
+            "audio": {
+                "path": str(audio_path.resolve()),
+                "sha256": sha256_file(audio_path),
+                "duration_s": round(len(samples) / SAMPLE_RATE, 4),
+            },
         },
         "settings": asdict(settings),
         "seed": settings.seed,
         "fps": settings.fps,
         "n_frames": track.n_frames,
-        "frames": {"folder": FRAMES_DIR, "first": 1,
-                   "pattern": frame_pattern_printf(settings.frame_format)},
+        "frames": {
+            "folder": FRAMES_DIR,
+            "first": 1,
+            "pattern": frame_pattern_printf(settings.frame_format),
+        },
         "face": face.to_dict(),
         "motion": {key: track.meta[key] for key in ("generator", "lipsync_mode", "notes")},
-        **({"crop512": {"folder": str(crop_dir.name) if crop_dir else FRAMES_DIR,
-                        **crop.describe()}} if crop else {}),
+        **(
+            {
+                "crop512": {
+                    "folder": str(crop_dir.name) if crop_dir else FRAMES_DIR,
+                    **crop.describe(),
+                }
+            }
+            if crop
+            else {}
+        ),
         "pack": pack.describe(),
         "versions": versions(),
         "started_at": started,
@@ -216,7 +259,7 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     provenance = {
         "Software": f"{ENGINE_NAME} {__version__}",
         "Description": f"Synthetic talking-head video frame generated by {ENGINE_NAME} "
-                       f"{__version__} from {image_path.name} and {audio_path.name}.",
+        f"{__version__} from {image_path.name} and {audio_path.name}.",
     }
     n = track.n_frames
     status, error = "complete", None
@@ -224,14 +267,17 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
     if settings.frame_format == "png" and settings.output != "crop512":
         # the rows outside the head never change
         r = renderer.region
-        encoder = StillRowsPng(pixels, (r.y0, r.y1), provenance,
-                               settings.png_compression).encode
-    writer = FrameWriter(frames_dir, provenance, settings.png_compression,
-                         fmt=settings.frame_format, encoder=encoder)
-    crop_writer = (FrameWriter(crop_dir, provenance, settings.png_compression,
-                               fmt=settings.frame_format) if crop_dir else None)
+        encoder = StillRowsPng(pixels, (r.y0, r.y1), provenance, settings.png_compression).encode
+    writer = FrameWriter(
+        frames_dir, provenance, settings.png_compression, fmt=settings.frame_format, encoder=encoder
+    )
+    crop_writer = (
+        FrameWriter(crop_dir, provenance, settings.png_compression, fmt=settings.frame_format)
+        if crop_dir
+        else None
+    )
     try:
-        with writer, (crop_writer or contextlib.nullcontext()):
+        with writer, crop_writer or contextlib.nullcontext():
             for i in range(n):
                 if _is_cancelled(cancel):
                     status = "cancelled"
@@ -271,6 +317,12 @@ def generate(image: str | Path, audio: str | Path, out_dir: str | Path,
             if error is None:
                 raise
     report(1.0, "Done" if status == "complete" else "Cancelled")
-    return TakeResult(out_dir, status, n, writer.written, rt.provider_summary(), timings,
-                      list(face.notes) + list(track.meta.get("notes", [])))
-
+    return TakeResult(
+        out_dir,
+        status,
+        n,
+        writer.written,
+        rt.provider_summary(),
+        timings,
+        list(face.notes) + list(track.meta.get("notes", [])),
+    )

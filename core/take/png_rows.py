@@ -62,18 +62,21 @@ class StillRowsPng:
     A frame that breaks that promise is still written correctly, by the plain encoder.
     """
 
-    def __init__(self, base: np.ndarray, rows: tuple[int, int], text: dict[str, str],
-                 compression: int = 1):
+    def __init__(
+        self, base: np.ndarray, rows: tuple[int, int], text: dict[str, str], compression: int = 1
+    ):
         self.base = base
         self.y0, self.y1 = rows
         self.text = text
         self.level = compression
         h, w = base.shape[:2]
-        self.head = (b"\x89PNG\r\n\x1a\n"
-                     + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + b"".join(_png_text_chunk(k, v) for k, v in text.items()))
+        self.head = (
+            b"\x89PNG\r\n\x1a\n"
+            + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + b"".join(_png_text_chunk(k, v) for k, v in text.items())
+        )
         self.top = self._segment(base[: self.y0])
-        self.bottom = self._segment(base[self.y1:], final=True)
+        self.bottom = self._segment(base[self.y1 :], final=True)
 
     def _segment(self, rows: np.ndarray, final: bool = False) -> tuple[bytes, int, int]:
         """(raw deflate bytes, Adler-32, raw length) of some rows, as an independent part."""
@@ -84,12 +87,13 @@ class StillRowsPng:
 
     def encode(self, frame: np.ndarray) -> bytes:
         if frame.shape != self.base.shape or not (
-                np.array_equal(frame[: self.y0], self.base[: self.y0])
-                and np.array_equal(frame[self.y1:], self.base[self.y1:])):
+            np.array_equal(frame[: self.y0], self.base[: self.y0])
+            and np.array_equal(frame[self.y1 :], self.base[self.y1 :])
+        ):
             return encode_png(frame, self.text, self.level)
         # The changing rows in two halves, the second deflated on a helper thread (zlib
         # releases the GIL), so a big frame's encoding also uses the renderer's idle time.
-        rows = frame[self.y0:self.y1]
+        rows = frame[self.y0 : self.y1]
         half = len(rows) // 2
         if half >= SPLIT_MIN_ROWS:
             later = _helper().submit(self._segment, rows[half:])

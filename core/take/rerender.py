@@ -50,8 +50,10 @@ def read_take(out_dir: str | Path) -> tuple[dict, MotionTrack]:
         record = json.loads((out_dir / "run.json").read_text())
         track = MotionTrack.load(out_dir / "motion.npz")
     except FileNotFoundError as exc:
-        raise VasaError(f"{out_dir} is not a complete take ({Path(exc.filename).name} is "
-                        "missing); generate it again.") from exc
+        raise VasaError(
+            f"{out_dir} is not a complete take ({Path(exc.filename).name} is "
+            "missing); generate it again."
+        ) from exc
     except (ValueError, json.JSONDecodeError) as exc:
         raise VasaError(f"The take in {out_dir} is damaged ({exc}); generate it again.") from exc
     return record, track
@@ -64,8 +66,10 @@ def changed_frames(old: MotionTrack, new: MotionTrack, tolerance: float = TOLERA
     is not at the other's neutral value (missing channels read as 0, head_scale as 1).
     """
     if new.n_frames != old.n_frames:
-        raise VasaError(f"The edited motion has {new.n_frames} frames but the take has "
-                        f"{old.n_frames}; keep the take's frame range.")
+        raise VasaError(
+            f"The edited motion has {new.n_frames} frames but the take has "
+            f"{old.n_frames}; keep the take's frame range."
+        )
     names = sorted(set(old.channels) | set(new.channels))
     neutral = MotionTrack.neutral(1, old.fps, tuple(names)).data[0]
 
@@ -80,15 +84,21 @@ def changed_frames(old: MotionTrack, new: MotionTrack, tolerance: float = TOLERA
     return [int(i) for i in np.flatnonzero(diff > tolerance)]
 
 
-def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None = None,
-             cancel: threading.Event | Callable[[], bool] | None = None) -> RerenderResult:
+def rerender(
+    out_dir: str | Path,
+    track: MotionTrack,
+    progress: Progress | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> RerenderResult:
     """Render the frames of the take in ``out_dir`` whose motion differs from ``track``."""
     out_dir = Path(out_dir)
     report = progress or (lambda fraction, message: None)
     record, old = read_take(out_dir)
     if record.get("status") != "complete":
-        raise VasaError(f"The take in {out_dir} did not finish (status "
-                        f"{record.get('status')!r}); generate it again before re-rendering.")
+        raise VasaError(
+            f"The take in {out_dir} did not finish (status "
+            f"{record.get('status')!r}); generate it again before re-rendering."
+        )
     changed = changed_frames(old, track)
     if not changed:
         report(1.0, "No frame changed")
@@ -99,17 +109,22 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
     image_info = record["inputs"]["image"]
     image_path = Path(image_info["path"])
     if not image_path.is_file():
-        raise VasaError(f"The portrait {image_path} of this take is gone; put it back or "
-                        "generate a new take.")
+        raise VasaError(
+            f"The portrait {image_path} of this take is gone; put it back or generate a new take."
+        )
     if sha256_file(image_path) != image_info.get("sha256"):
-        raise VasaError(f"The portrait {image_path.name} changed since the take was made; "
-                        "generate a new take instead of re-rendering.")
+        raise VasaError(
+            f"The portrait {image_path.name} changed since the take was made; "
+            "generate a new take instead of re-rendering."
+        )
     report(0.0, "Reading the portrait")
-    rt = runtime.Runtime(runtime.RuntimeConfig(settings.get("provider", "auto"),
-                                               settings.get("threads", 0)))
+    rt = runtime.Runtime(
+        runtime.RuntimeConfig(settings.get("provider", "auto"), settings.get("threads", 0))
+    )
     pixels = load_image(image_path)
     face = FaceAnalyzer(open_pack(settings.get("pack"), runtime=rt)).analyze(
-        pixels, image_path.name)
+        pixels, image_path.name
+    )
     renderer = WarpRenderer(pixels, face, rt)
     fmt = settings.get("frame_format", "png")
     output = settings.get("output", "full")
@@ -126,12 +141,16 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
     except OSError as exc:
         raise output_error(staging / "x", exc) from exc
 
-    provenance = {"Software": f"{record['engine']['name']} {record['engine']['version']}",
-                  "Description": "Synthetic talking-head video frame (re-rendered from "
-                                 "edited motion)."}
-    writers = {folder: FrameWriter(staging / folder, provenance,
-                                   settings.get("png_compression", 1), fmt=fmt)
-               for folder in targets}
+    provenance = {
+        "Software": f"{record['engine']['name']} {record['engine']['version']}",
+        "Description": "Synthetic talking-head video frame (re-rendered from edited motion).",
+    }
+    writers = {
+        folder: FrameWriter(
+            staging / folder, provenance, settings.get("png_compression", 1), fmt=fmt
+        )
+        for folder in targets
+    }
     status = "complete"
     try:
         with contextlib.ExitStack() as stack:
@@ -144,8 +163,10 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
                 frame = renderer.render(track.frame(i))
                 for folder, transform in targets.items():
                     writers[folder].put(i + 1, transform(frame) if transform else frame)
-                report(0.05 + 0.9 * (k + 1) / len(changed),
-                       f"Frame {i + 1} ({k + 1} of {len(changed)} changed)")
+                report(
+                    0.05 + 0.9 * (k + 1) / len(changed),
+                    f"Frame {i + 1} ({k + 1} of {len(changed)} changed)",
+                )
     except KeyboardInterrupt:
         status = "cancelled"
     except BaseException:
@@ -164,16 +185,21 @@ def rerender(out_dir: str | Path, track: MotionTrack, progress: Progress | None 
                 (staging / folder / name).replace(out_dir / folder / name)
         track.meta = dict(old.meta) | {"edited": True}
         track.save(out_dir / "motion.npz")
-        record.setdefault("rerenders", []).append({
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "frames": len(changed), "first": changed[0] + 1, "last": changed[-1] + 1,
-            "seconds": round(time.perf_counter() - t0, 3),
-        })
+        record.setdefault("rerenders", []).append(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "frames": len(changed),
+                "first": changed[0] + 1,
+                "last": changed[-1] + 1,
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
         write_json(out_dir / "run.json", record)
     except OSError as exc:
         raise output_error(out_dir / FRAMES_DIR / "x", exc) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report(1.0, f"Re-rendered {len(changed)} frames")
-    return RerenderResult(out_dir, "complete", changed,
-                          {"total": round(time.perf_counter() - t0, 4)})
+    return RerenderResult(
+        out_dir, "complete", changed, {"total": round(time.perf_counter() - t0, 4)}
+    )

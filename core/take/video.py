@@ -15,25 +15,55 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def mux_video(frames_dir: Path, fps: float, audio: Path, out_path: Path, crf: int = 18,
-              pattern: str = FRAME_PATTERN_PRINTF) -> Path:
+def mux_video(
+    frames_dir: Path,
+    fps: float,
+    audio: Path,
+    out_path: Path,
+    crf: int = 18,
+    pattern: str = FRAME_PATTERN_PRINTF,
+) -> Path:
     """Encode ``frames_dir/<pattern>`` as H.264 with ``audio`` as AAC into ``out_path``."""
     tmp = out_path.with_name(f".{out_path.stem}.tmp{out_path.suffix}")
     cmd = [
-        ffmpeg_exe(), "-y", "-loglevel", "error",
-        "-framerate", f"{fps:.6f}", "-start_number", "1",
-        "-i", str(frames_dir / pattern),
-        "-i", str(audio),
-        "-map", "0:v:0", "-map", "1:a:0",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf),
-        "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-        "-c:a", "aac", "-b:a", "160k", "-shortest", str(tmp),
+        ffmpeg_exe(),
+        "-y",
+        "-loglevel",
+        "error",
+        "-framerate",
+        f"{fps:.6f}",
+        "-start_number",
+        "1",
+        "-i",
+        str(frames_dir / pattern),
+        "-i",
+        str(audio),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        str(crf),
+        "-vf",
+        "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "160k",
+        "-shortest",
+        str(tmp),
     ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         tmp.unlink(missing_ok=True)
         detail = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise OutputError(f"ffmpeg could not write {out_path.name} ({detail}); check the "
-                          "output folder and disk space.")
+        raise OutputError(
+            f"ffmpeg could not write {out_path.name} ({detail}); check the "
+            "output folder and disk space."
+        )
     tmp.replace(out_path)
     return out_path
