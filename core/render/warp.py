@@ -19,6 +19,7 @@ import numpy as np
 from ..face import regions as fr
 from ..face.source import SourceFace
 from ..runtime.sessions import Runtime, default_runtime
+from ..stages import Renderer
 from .deform import Deformer
 from .eyes import IrisLayer
 from .graph import PALETTE, build_warp_model
@@ -166,7 +167,7 @@ def _border_points(w: int, h: int, count: int) -> np.ndarray:
     return np.concatenate(edges)
 
 
-class WarpRenderer:
+class WarpRenderer(Renderer):
     """Renders frames of one portrait; create once per take, call ``render`` per frame."""
 
     def __init__(self, image: np.ndarray, face: SourceFace, runtime: Runtime | None = None):
@@ -232,6 +233,15 @@ class WarpRenderer:
         # outer edges).
         self.to_unit = np.array([2.0 / tw, 2.0 / th], np.float32)
         self.texture_size = np.array([tw, th], np.float32)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.face.image_size
+
+    @property
+    def changing_rows(self) -> tuple[int, int]:
+        """Only the head region's rows differ from the photo."""
+        return self.region.y0, self.region.y1
 
     def overlay_region(self) -> np.ndarray:
         """[5, H, W] this frame's overlay masks over the whole region (for checks)."""
