@@ -75,7 +75,7 @@ class FaceAnalyzer:
         scores = np.array([d.score for d in found], np.float32)
         kps = np.stack([d.keypoints for d in found])
         merged = [
-            Detection(tuple(map(float, b)), s, k)
+            Detection((float(b[0]), float(b[1]), float(b[2]), float(b[3])), s, k)
             for b, s, k in face_detect.weighted_nms(boxes, scores, kps)
         ]
         return sorted(merged, key=lambda d: -d.area)

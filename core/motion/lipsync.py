@@ -222,6 +222,7 @@ def plan_mouth(
             "time in notes of 0.5 s or longer); the acoustic lip sync was used."
         )
         return plan
+    assert samples is not None  # why_not is set above when there are no samples
     plan.phones = phonemes.recognize(samples, progress=progress)
     plan.phone_starts = np.array([p.start for p in plan.phones])
     plan.mode = "phonetic"
@@ -231,13 +232,20 @@ def plan_mouth(
 # --------------------------------------------------------------------------- synthesis
 
 
+def _phone_table(plan: MouthPlan) -> tuple[list[phonemes.Phone], np.ndarray]:
+    """The phones and their start times, which plan_mouth sets on the phonetic route."""
+    assert plan.phones is not None and plan.phone_starts is not None, "no phones in the plan"
+    return plan.phones, plan.phone_starts
+
+
 def _phonetic_params(plan: MouthPlan, times: np.ndarray) -> np.ndarray:
     """Dominance-blended articulation [len(times), 5] at (already lead-shifted) times."""
     n = len(times)
     num = np.zeros((n, len(PARAMS)))
     den = np.full((n, 2), 1e-6)  # jaw, lips
-    lo = np.searchsorted(plan.phone_starts, times[0] - REACH_S - 5.0) if n else 0
-    for phone in plan.phones[lo:]:
+    phones, starts = _phone_table(plan)
+    lo = np.searchsorted(starts, times[0] - REACH_S - 5.0) if n else 0
+    for phone in phones[lo:]:
         if phone.start > times[-1] + REACH_S:
             break
         if phone.end < times[0] - REACH_S:
@@ -265,9 +273,10 @@ def _phonetic_params(plan: MouthPlan, times: np.ndarray) -> np.ndarray:
 
 def _phone_is_speech(plan: MouthPlan, times: np.ndarray) -> np.ndarray:
     """Whether the phone recognised at each time is a speech sound (not SIL or noise)."""
-    k = np.clip(np.searchsorted(plan.phone_starts, times, side="right") - 1, 0, None)
-    names = np.array([p.name != "SIL" for p in plan.phones] or [False])
-    ends = np.array([p.end for p in plan.phones] or [0.0])
+    phones, starts = _phone_table(plan)
+    k = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, None)
+    names = np.array([p.name != "SIL" for p in phones] or [False])
+    ends = np.array([p.end for p in phones] or [0.0])
     return names[k] & (times < ends[k])
 
 
@@ -275,8 +284,9 @@ def _phonetic_closures(plan: MouthPlan, a: int, b: int) -> np.ndarray:
     """Frames [a, b) on which a p, b or m (lead-shifted) holds the lips shut."""
     fps = plan.fps
     out = np.zeros(b - a, bool)
-    lo = np.searchsorted(plan.phone_starts, (a - 1) / fps - 5.0)
-    for phone in plan.phones[lo:]:
+    phones, starts = _phone_table(plan)
+    lo = np.searchsorted(starts, (a - 1) / fps - 5.0)
+    for phone in phones[lo:]:
         if phone.start - LEAD_S > (b + 1) / fps:
             break
         if not any(v.closed for v in phone_visemes(phone.name)):

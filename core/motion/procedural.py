@@ -128,6 +128,7 @@ def validate(settings: MotionSettings) -> None:
                 )
             continue
         kinds = int if isinstance(control.default, int) else int | float
+        assert control.minimum is not None and control.maximum is not None  # numeric: a range
         ok = (
             isinstance(value, kinds)
             and not isinstance(value, bool)
@@ -276,11 +277,11 @@ def plan_blinks(
     while t < duration:
         spontaneous.append(t)
         t += max(BLINK_MIN_GAP_S, rng.gamma(4.0, mean_gap / 4.0))
-    keep = sorted(chosen)
+    kept = sorted(chosen)
     for s in spontaneous:
-        if all(abs(s - c) >= BLINK_MIN_GAP_S for c in keep):
-            keep.append(s)
-    keep = np.array(sorted(keep))
+        if all(abs(s - c) >= BLINK_MIN_GAP_S for c in kept):
+            kept.append(s)
+    keep = np.array(sorted(kept))
     expected = duration / mean_gap
     if len(keep) > expected + 2:  # phrase-end blinks pushed the rate up: thin the others
         extra = [i for i, s in enumerate(keep) if s not in chosen]

@@ -91,7 +91,7 @@ class Runtime:
         opts.log_severity_level = 3
         return opts
 
-    def session(self, model: str | bytes, name: str | None = None) -> ort.InferenceSession:
+    def session(self, model: str | Path | bytes, name: str | None = None) -> ort.InferenceSession:
         """A cached session for an ONNX file path or serialized model bytes."""
         key_name = name or str(model)
         key = (_identity(model), self.config.provider)
