@@ -1,15 +1,26 @@
-"""Gaze: the irises move inside the photo's own eye openings, showing sclera behind them.
+"""Everything about the eyes: lids that blink and widen, irises that look around.
 
-At set-up each eye is split into two layers: the eye without its iris (the iris inpainted
-with the surrounding sclera) and the iris as a disc (its hidden top, under the lid, is
-completed from the opposite side of the disc). Per frame a small ONNX graph, both eyes in
-one batch, slides the discs by the gaze shift and lays them back into the opening. The
-result replaces the eye patches of the photo that the warp then samples, so blinks and
-head pose apply on top.
+Blinks: the skin below the brow follows a closing lid a little (``move_lids``, with
+eyeWide lifting the upper lid); the lid itself is not warped over the eye but painted
+(``lid_lines`` says where, ``paint_lid`` rasterises it into the shared mask buffer,
+``overlays.Overlay``). Gaze: the irises move inside the photo's own eye openings, showing
+sclera behind them (``gaze_shift`` says how far, ``IrisLayer`` moves them). So neither
+the eye nor the iris is smeared by the warp.
+
+``IrisLayer``: at set-up each eye is split into two layers: the eye without its iris (the
+iris inpainted with the surrounding sclera) and the iris as a disc (its hidden top, under
+the lid, is completed from the opposite side of the disc). Per frame a small ONNX graph,
+both eyes in one batch, slides the discs by the gaze shift and lays them back into the
+opening. The result replaces the eye patches of the photo that the warp then samples, so
+blinks and head pose apply on top.
+
+Sign conventions (documented in the README): gaze_yaw > 0 looks to the viewer's right,
+gaze_pitch > 0 looks up.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import cv2
@@ -20,6 +31,113 @@ from onnx import TensorProto, helper
 from ..face import regions as fr
 from ..face.source import SourceFace
 from ..runtime.sessions import Runtime
+from .frame import FaceFrame, smoothstep
+from .head import HeadPose
+from .overlays import LASH, LID, Overlay
+
+WIDE_LIFT = 0.35  # eyeWide lifts the upper lid by this share of the eye opening
+# Blink: the painted lid reaches this share of the eye opening and starts a little above
+# the lid line (over the photo's lashes); the skin under the brow drops a little with it.
+LID_CLOSE = 0.97
+LID_OVERLAP = 0.3
+CREASE_DROP = 0.18
+# Lashes darken this share of the eye opening along a closed lid's edge; a starting
+# blink's painted lid fades in up to LID_FADE_IN.
+LASH_SHARE = 0.16
+LID_FADE_IN = 0.15
+LID_SHADE = 0.22  # how far a closed lid darkens towards the lash colour at its crease
+# Gaze: how far the iris travels at 90 degrees, in eye widths, across and up/down.
+GAZE_REACH = (0.5, 0.3)
+BLINKS = ("eyeBlinkRight", "eyeBlinkLeft")  # the channels of fr.EYES, in order
+
+
+# -- lids --------------------------------------------------------------------------------
+def move_lids(ch: dict[str, float], up: np.ndarray, disp: np.ndarray) -> None:
+    """Add the blinks' and eyeWide's displacement (upright face frame) to ``disp``: the
+    skin below the brow follows a closing lid a little; eyeWide lifts the upper lid (and
+    the skin above it a little less). ``up``: the landmarks in the face frame."""
+    for name, (upper, lower, crease) in zip(BLINKS, fr.EYES, strict=True):
+        blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
+        gap = up[list(lower), 1] - up[list(upper), 1]
+        disp[list(crease), 1] += CREASE_DROP * blink * gap
+        wide = float(np.clip(ch.get(name.replace("Blink", "Wide"), 0.0), 0.0, 1.0))
+        disp[list(upper), 1] -= WIDE_LIFT * wide * gap
+        disp[list(crease), 1] -= 0.6 * WIDE_LIFT * wide * gap
+
+
+def lid_lines(
+    ch: dict[str, float], moved: np.ndarray, pose: HeadPose, frame: FaceFrame
+) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    """Per eye with a blink: (open lid line, closed lid's edge, eye opening, blink),
+    posed, in image pixels. The lid covers the eye from the first line down to the
+    second. ``moved``: the control points [N, 3] after this frame's expression."""
+    out = []
+    down = frame.axes[1]
+    for name, (upper, lower, _) in zip(BLINKS, fr.EYES, strict=True):
+        blink = float(np.clip(ch.get(name, 0.0), 0.0, 1.0))
+        if blink < 0.02:
+            continue
+        top, bottom = moved[list(upper)], moved[list(lower)]
+        opening = float(np.median((bottom[:, :2] - top[:, :2]) @ down))
+        start = top.copy()
+        # Cover the photo's lashes, more as the lid comes down (no jump at the start).
+        start[:, :2] -= LID_OVERLAP * smoothstep(blink / 0.4) * opening * down
+        edge = top + LID_CLOSE * blink * (bottom - top)
+        out.append((pose.apply(start), pose.apply(edge), opening * pose.scale, blink))
+    return out
+
+
+def paint_lid(
+    overlay: Overlay, upper: np.ndarray, edge: np.ndarray, opening: float, blink: float
+) -> None:
+    """Paint an eyelid from the open lid line ``upper`` down to ``edge`` ([K, 2], the
+    overlay's pixels) into ``overlay``, for an eye ``opening`` pixels high.
+
+    Lid skin, darkening into a line of lashes along the edge; a starting ``blink`` fades
+    it in.
+    """
+    lash_width = max(1.0, LASH_SHARE * opening)
+    strength = float(np.clip(blink / LID_FADE_IN, 0.0, 1.0))
+    outline = np.concatenate([upper, edge[::-1]])
+    box = overlay.box(outline, 3)
+    if box is None:
+        return
+    x0, y0, x1, y1 = box
+    shape = (y1 - y0, x1 - x0)
+    alpha = overlay.fill(shape, [outline], (x0, y0), 0.6) * strength
+    drop = edge - upper
+    norm = np.maximum(np.linalg.norm(drop, axis=1, keepdims=True), 1e-6)
+    inner = edge - drop / norm * np.minimum(norm, lash_width)
+    lash = overlay.fill(shape, [np.concatenate([inner, edge[::-1]])], (x0, y0), 0.7)
+    # The lid is rounded: shadowed under the brow's crease and towards the lashes.
+    xs = np.arange(x0, x1) + 0.5
+    order = np.argsort(upper[:, 0])
+    top = np.interp(xs, upper[order, 0], upper[order, 1])
+    bottom = np.interp(xs, edge[order, 0], edge[order, 1])
+    rel = (np.arange(y0, y1)[:, None] + 0.5 - top) / np.maximum(bottom - top, 1.0)
+    shadow = LID_SHADE * (1.0 - smoothstep(rel / 0.4)) + LID_SHADE * smoothstep((rel - 0.6) / 0.4)
+    lash = np.maximum(lash, shadow.astype(np.float32))
+    m = overlay.masks[0]
+    m[LID, y0:y1, x0:x1] = np.maximum(m[LID, y0:y1, x0:x1], alpha)
+    m[LASH, y0:y1, x0:x1] = np.maximum(m[LASH, y0:y1, x0:x1], lash)
+
+
+# -- irises ------------------------------------------------------------------------------
+def gaze_shift(ch: dict[str, float], up: np.ndarray, frame: FaceFrame) -> np.ndarray:
+    """[2, 2] iris shift (image pixels, in the photo) for each eye, subject's right first.
+    ``up``: the landmarks in the face frame."""
+    gaze = np.array(
+        [
+            math.sin(math.radians(ch.get("gaze_yaw", 0.0))),
+            -math.sin(math.radians(ch.get("gaze_pitch", 0.0))),
+        ]
+    )
+    out = np.zeros((2, 2))
+    for e, (upper, _lower, _) in enumerate(fr.EYES):
+        eye_w = abs(up[upper[-1], 0] - up[upper[0], 0])
+        out[e] = frame.from_face_vec(gaze * np.array(GAZE_REACH) * eye_w)
+    return out
+
 
 # Eye openings as closed outlines: corner, upper lid, other corner, lower lid back.
 OPENINGS = (

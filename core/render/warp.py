@@ -5,8 +5,9 @@ expression's control points (``deform``) give a thin-plate-spline field (``tps``
 jaw adds its step, and the head's pose moves every grid point in 2.5-D (depth from the
 landmarks) as far as the head weight says; a few fixed-point steps invert that into a
 backward grid. The irises are moved in the photo (``eyes``), the mouth's inside and the
-closing lids are rasterised as masks (``overlays``), and one ONNX graph (``warp_graph``)
-samples, paints and returns the rectangle. Everything outside it is the photo, untouched.
+closing lids are painted as masks (``mouth``, ``eyes``, into ``overlays``), and one ONNX
+graph (``graph``) samples, paints and returns the rectangle. Everything outside it is the
+photo, untouched.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from ..face.source import SourceFace
 from ..runtime.sessions import Runtime, default_runtime
 from ..stages import Renderer
 from .deform import Deformer
-from .eyes import IrisLayer
+from .eyes import IrisLayer, paint_lid
 from .graph import PALETTE, build_warp_model
+from .mouth import paint_mouth
 from .overlays import Overlay
 from .tps import CoarseTps
 
-# Extra room around the head's reach (deform.HEAD_FALLOFF), in face widths, for the edge fade.
+# Extra room around the head's reach (head.HEAD_FALLOFF), in face widths, for the edge fade.
 REGION_MARGIN = 0.08
 MAX_GRID = 96  # coarse grid points per side at most
 MIN_CELL = 4.0  # pixels per coarse cell at least
@@ -38,15 +40,10 @@ EDGE_MARGIN_MAX = 384
 INNER_MARGIN = 2
 # Depth is smoothed over this share of the face width (see ``WarpRenderer``).
 DEPTH_SMOOTH = 0.1
-# Upper teeth show at most this share of the face height below the upper lip; lashes
-# darken this share of the eye opening along a closed lid's edge.
-TEETH_HEIGHT = 0.035
 # The painted box: the landmarks' box grown by these shares of face width / height, and
 # the jaw's full drop below.
 FACE_BOX_PAD = (0.3, 0.2)
 JAW_ROOM = 0.15
-LASH_SHARE = 0.16
-LID_FADE_IN = 0.15  # a starting blink's painted lid fades in up to this blink value
 BORDER_ANCHORS = 12  # fixed points per region edge
 
 
@@ -129,7 +126,7 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def portrait_palette(image: np.ndarray, face: SourceFace) -> np.ndarray:
-    """[1, 3, 5] colours of the painted parts (``warp_graph.PALETTE``), from this portrait:
+    """[1, 3, 5] colours of the painted parts (``graph.PALETTE``), from this portrait:
     the mouth interior from its lips, teeth as bright as its brightest skin, the eyelids
     from the skin under its brows, lashes from its darkest lid line."""
     lm = face.landmarks[:, :2].astype(np.float64)
@@ -263,15 +260,14 @@ class WarpRenderer(Renderer):
         opening = d.mouth_opening(channels)
         if opening is not None:
             top, bottom = (edge - self.overlay_origin for edge in opening)
-            # A photo that shows teeth keeps them on the upper lip: paint fewer.
-            teeth = max(0.0, TEETH_HEIGHT * d.fh - d.photo_gap) * d.pose(channels).scale
-            self.overlay.mouth(top, bottom, teeth)
+            paint_mouth(self.overlay, top, bottom, d.teeth_height(channels))
         for start, edge, eye_opening, blink in d.lid_lines(channels):
-            self.overlay.lid(
+            paint_lid(
+                self.overlay,
                 start - self.overlay_origin,
                 edge - self.overlay_origin,
-                max(1.0, LASH_SHARE * eye_opening),
-                float(np.clip(blink / LID_FADE_IN, 0.0, 1.0)),
+                eye_opening,
+                blink,
             )
 
     def forward_field(self, channels: dict[str, float]) -> np.ndarray:
