@@ -41,73 +41,65 @@ class ProgressBar:
         self.stream.flush()
 
 
+# Motion controls whose flag is shorter than their name (both spellings are accepted).
+FLAG_ALIASES = {"motion_intensity": "--intensity", "blink_rate_per_min": "--blink-rate"}
+
+
+def _add_motion_controls(p: argparse.ArgumentParser) -> None:
+    """One flag per motion control, with type, choices and help from ``CONTROLS``."""
+    from .motion.procedural import CONTROLS
+
+    group = p.add_argument_group("motion controls (units, ranges and defaults: docs/motion.md)")
+    for name, control in CONTROLS.items():
+        flags = [FLAG_ALIASES[name]] if name in FLAG_ALIASES else []
+        flags.append("--" + name.replace("_", "-"))
+        unit = f" {control.unit}" if control.unit and control.unit != "x" else ""
+        extra: dict = (
+            {"choices": control.choices}
+            if control.choices
+            else {"type": int if isinstance(control.default, int) else float}
+        )
+        group.add_argument(
+            *flags,
+            dest=name,
+            default=control.default,
+            help=f"{control.help} (default {control.default}{unit})",
+            **extra,
+        )
+
+
 def _add_generate(sub) -> None:
+    from .runtime.sessions import PROVIDERS
+    from .take.frames import FRAME_FORMATS
+    from .take.settings import OUTPUTS
+
     p = sub.add_parser("generate", help="make a talking-head take from a portrait and a voice")
     p.add_argument("--image", required=True, type=Path, help="portrait (PNG, JPEG, ...)")
     p.add_argument("--audio", required=True, type=Path, help="voice (WAV, FLAC, OGG, MP3)")
     p.add_argument("--out", required=True, type=Path, help="take folder to create")
     p.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for motion (default 0)")
-    p.add_argument(
-        "--intensity",
-        type=float,
-        default=1.0,
-        help="head motion intensity, 0 = still head (default 1)",
-    )
-    p.add_argument(
-        "--lipsync-strength", type=float, default=1.0, help="scale of mouth motion (default 1)"
-    )
-    p.add_argument(
-        "--lipsync-mode",
-        default="auto",
-        choices=("auto", "phonetic", "acoustic"),
-        help="phonetic (English phones), acoustic (any language, singing) or auto",
-    )
-    p.add_argument(
-        "--gaze-yaw",
-        type=float,
-        default=0.0,
-        help="main gaze direction in degrees, > 0 to the viewer's right (default 0)",
-    )
-    p.add_argument(
-        "--gaze-pitch",
-        type=float,
-        default=0.0,
-        help="main gaze direction in degrees, > 0 up (default 0)",
-    )
-    p.add_argument(
-        "--head-scale",
-        type=float,
-        default=1.0,
-        help="head distance: 1 = as in the photo, > 1 closer (default 1)",
-    )
-    p.add_argument(
-        "--emotion", default="neutral", choices=("neutral", "happy", "sad", "angry", "surprised")
-    )
-    p.add_argument(
-        "--emotion-intensity",
-        type=float,
-        default=1.0,
-        help="0 = neutral face .. 1 = full emotion (default 1)",
-    )
-    p.add_argument(
-        "--blink-rate", type=float, default=17.0, help="average blinks per minute (default 17)"
-    )
+    _add_motion_controls(p)
     p.add_argument("--pack", type=Path, default=None, help="model pack folder (default built-in)")
-    p.add_argument("--provider", default="auto", help="auto, cuda, directml, coreml or cpu")
+    p.add_argument(
+        "--provider",
+        default="auto",
+        type=str.lower,
+        choices=tuple(PROVIDERS),
+        help="where models run: " + "; ".join(f"{k}: {v}" for k, v in PROVIDERS.items()),
+    )
     p.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime")
     p.add_argument("--png-compression", type=int, default=1, choices=range(10), metavar="0-9")
     p.add_argument(
         "--frame-format",
         default="png",
-        choices=("png", "jpeg", "exr"),
-        help="frame files: png (default), jpeg or exr (half float, linear)",
+        choices=tuple(FRAME_FORMATS),
+        help="frame files: " + "; ".join(f"{k}: {v.description}" for k, v in FRAME_FORMATS.items()),
     )
     p.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
     p.add_argument(
         "--output",
         default="full",
-        choices=("full", "crop512", "both"),
+        choices=OUTPUTS,
         help="full-resolution frames (default), VASA-1's 512x512 face crop, or "
         "both (crops in crop512/ beside frames/)",
     )
@@ -118,14 +110,14 @@ def _add_generate(sub) -> None:
 
 
 def _generate(args) -> int:
+    from .motion.procedural import CONTROLS, MotionSettings
     from .take.frames import frame_pattern_printf
-    from .take.generate import Settings, generate
+    from .take.generate import generate
+    from .take.settings import Settings
 
     settings = Settings(
         fps=args.fps,
-        seed=args.seed,
-        motion_intensity=args.intensity,
-        lipsync_strength=args.lipsync_strength,
+        motion=MotionSettings(**{name: getattr(args, name) for name in CONTROLS}),
         pack=str(args.pack) if args.pack else None,
         provider=args.provider,
         threads=args.threads,
@@ -133,13 +125,6 @@ def _generate(args) -> int:
         overwrite=args.overwrite,
         frame_format=args.frame_format,
         output=args.output,
-        lipsync_mode=args.lipsync_mode,
-        gaze_yaw=args.gaze_yaw,
-        gaze_pitch=args.gaze_pitch,
-        head_scale=args.head_scale,
-        emotion=args.emotion,
-        emotion_intensity=args.emotion_intensity,
-        blink_rate_per_min=args.blink_rate,
     )
     if args.video and args.frame_format == "exr":
         raise VasaError(
@@ -193,6 +178,9 @@ def _add_evaluate(sub) -> None:
         help="first render a test sweep of IMAGE into --take (a new folder)",
     )
     p.add_argument("--stride", type=int, default=1, help="measure every Nth frame")
+    p.add_argument(
+        "--pack", type=Path, default=None, help="model pack for --sweep (default built-in)"
+    )
 
 
 def _evaluate(args) -> int:
@@ -201,7 +189,7 @@ def _evaluate(args) -> int:
     from .quality.evaluate import evaluate_take, render_sweep
 
     if args.sweep is not None:
-        render_sweep(args.sweep, args.take)
+        render_sweep(args.sweep, args.take, pack=args.pack)
     report = evaluate_take(args.take, args.stride)
     summary = {
         k: report[k]
@@ -223,12 +211,13 @@ def _add_contact_sheet(sub) -> None:
     p.add_argument("--image", required=True, type=Path, help="portrait (PNG, JPEG, ...)")
     p.add_argument("--out", required=True, type=Path, help="PNG file to write")
     p.add_argument("--tile", type=int, default=192, help="tile size in pixels (default 192)")
+    p.add_argument("--pack", type=Path, default=None, help="model pack folder (default built-in)")
 
 
 def _contact_sheet(args) -> int:
     from .quality.contact_sheet import write_contact_sheet
 
-    print(f"written: {write_contact_sheet(args.image, args.out, args.tile)}")
+    print(f"written: {write_contact_sheet(args.image, args.out, args.tile, args.pack)}")
     return 0
 
 

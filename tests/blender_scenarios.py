@@ -528,8 +528,31 @@ def inspect_blend(zip_path: str, work: Path, args: dict) -> dict:
     }
 
 
+def standin_profile(zip_path: str, work: Path, args: dict) -> dict:
+    """Generate (and re-render) with a pack of the stand-in profile, registered only through
+    the extension's profile registry (tests/standin_profile.py)."""
+    import standin_profile as standin
+
+    install(zip_path)
+    standin.register(ext("core.runtime.profiles"), ext("core.stages"))
+    pack = standin.make_pack(ext("core.runtime.packs").BUILTIN_PACK_DIR, work / "tint_pack")
+    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    scene.talking_head.pack_path = str(pack)
+    bpy.ops.talking_head.generate()
+    take = scene.talking_head.takes[0]
+    info = take_info(scene, take)
+    # Re-render after keying the jaw fully open on the take's third frame.
+    jaw = ext("vasa_blender.compat").find_fcurve(take.controller, '["jawOpen"]')
+    point = jaw.keyframe_points[2]
+    point.co.y = point.handle_left.y = point.handle_right.y = 1.0
+    jaw.update()
+    bpy.ops.talking_head.rerender()
+    return {"take": info, "after": digests(info["folder"]), "status": scene.talking_head.status}
+
+
 SCENARIOS = {
-    f.__name__: f for f in (register_cycle, generate, rerender, bad_inputs, modal, inspect_blend)
+    f.__name__: f
+    for f in (register_cycle, generate, rerender, bad_inputs, modal, inspect_blend, standin_profile)
 }
 
 

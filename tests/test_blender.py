@@ -182,7 +182,7 @@ def test_generate_records_the_take(generated):
     assert folder.name == "take_001" and folder.parent.name == "vasa"
     assert (folder / "run.json").is_file() and (folder / "motion.npz").is_file()
     assert first["source"] == "plane:Portrait" and first["sound_strip"] == "voice"
-    assert first["settings"]["seed"] == first["seed"] == 0
+    assert first["settings"]["motion"]["seed"] == first["seed"] == 0
     assert first["settings"]["fps"] == FPS
     assert first["provider"].startswith("CPU")
     run = json.loads((folder / "run.json").read_text())
@@ -194,10 +194,16 @@ def test_generating_again_makes_a_new_take_and_keeps_the_old_one(generated):
     assert second["name"] == "take_002" and Path(second["folder"]).name == "take_002"
     assert generated["first_after"] == first["digests"]
     assert second["strip"]["name"] != first["strip"]["name"]
-    assert second["settings"]["seed"] == 7
-    assert second["settings"]["emotion"] == "happy" and second["settings"]["gaze_yaw"] == 10.0
-    assert second["settings"]["lipsync_mode"] == "acoustic"
-    assert first["settings"]["emotion"] == "neutral" and first["settings"]["lipsync_mode"] == "auto"
+    assert second["settings"]["motion"]["seed"] == 7
+    assert (
+        second["settings"]["motion"]["emotion"] == "happy"
+        and second["settings"]["motion"]["gaze_yaw"] == 10.0
+    )
+    assert second["settings"]["motion"]["lipsync_mode"] == "acoustic"
+    assert (
+        first["settings"]["motion"]["emotion"] == "neutral"
+        and first["settings"]["motion"]["lipsync_mode"] == "auto"
+    )
     assert second["settings"]["frame_format"] == "jpeg"  # from the preferences
     assert second["strip"]["elements"][:2] == ["frame_000001.jpg", "frame_000002.jpg"]
     # Take 2 came from the photo, not from take 1's frames on the plane.
@@ -453,3 +459,26 @@ def test_batch_script_reports_bad_input_in_one_line(extension_zip, tmp_path):
     )
     assert done.returncode == 2 and "already exists" in done.stderr.splitlines()[-1]
     assert mine.read_bytes() == b"my work" and not (tmp_path / "out").exists()
+
+
+def test_generate_and_rerender_with_a_second_profile(extension_zip, clip, tmp_path):
+    """The stand-in profile (tests/standin_profile.py), registered only in the extension's
+    profile registry, drives Blender's Generate and Re-render: every frame is the photo
+    tinted by its jawOpen, including the frame whose jaw key was edited."""
+    import standin_profile as standin
+
+    from core.face.portrait import load_image
+
+    r = run_scenario("standin_profile", extension_zip, tmp_path, image=SAMPLE_IMAGE, audio=clip)
+    folder = Path(r["take"]["folder"])
+    record = json.loads((folder / "run.json").read_text())
+    assert record["pack"]["profile"] == standin.NAME
+    motion = MotionTrack.load(folder / "motion.npz")
+    photo = load_image(SAMPLE_IMAGE)
+    assert motion.n_frames == r["take"]["n_frames"]
+    frames = [folder / "frames" / f"frame_{i:06d}.png" for i in range(1, motion.n_frames + 1)]
+    gains = [standin.red_gain(load_image(path), photo) for path in frames]
+    np.testing.assert_allclose(gains, motion["jawOpen"], atol=0.01)
+    assert motion["jawOpen"][2] == pytest.approx(1.0) and gains[2] == pytest.approx(1.0, abs=0.01)
+    changed = sorted(k for k in r["after"] if r["after"][k] != r["take"]["digests"].get(k))
+    assert changed == ["frame_000003.png"]  # only the frame whose key was edited

@@ -17,7 +17,8 @@ import onnxruntime as ort
 import pytest
 
 from core.errors import ModelPackError, VasaError
-from core.runtime.packs import BUILTIN_PACK_DIR, PROFILES, ModelPack, open_pack
+from core.runtime.packs import BUILTIN_PACK_DIR, ModelPack, open_pack
+from core.runtime.profiles import MEDIAPIPE_FACE_MODELS, get_profile
 from core.runtime.sessions import Runtime, RuntimeConfig, default_runtime
 
 MODEL_FILES = {
@@ -61,7 +62,7 @@ def test_builtin_pack_opens_and_matches_pack_toml():
     assert pack.profile == "builtin"
     assert pack.name == "builtin"
     assert pack.license == "Apache-2.0"
-    assert set(pack.files) == set(PROFILES["builtin"]) == set(MODEL_FILES)
+    assert set(pack.files) == set(get_profile("builtin").models) == set(MODEL_FILES)
     meta = tomllib.loads((BUILTIN_PACK_DIR / "pack.toml").read_text(encoding="utf-8"))
     for key, path in pack.files.items():
         assert path.is_file()
@@ -81,7 +82,7 @@ def test_builtin_pack_ships_license_and_notice():
 
 def test_builtin_sessions_have_the_profile_tensors():
     pack = open_pack()
-    for key, spec in PROFILES["builtin"].items():
+    for key, spec in MEDIAPIPE_FACE_MODELS.items():
         sess = pack.session(key)
         assert [i.name for i in sess.get_inputs()] == [t.name for t in spec.inputs]
         assert {o.name for o in sess.get_outputs()} == {t.name for t in spec.outputs}

@@ -1,4 +1,4 @@
-"""End-to-end tests for core.pipeline.generate: files on disk, run.json, lip sync measured on
+"""End-to-end tests for core.take.generate: files on disk, run.json, lip sync measured on
 the rendered frames, determinism, cancellation, bad inputs and outputs."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import json
 import math
 import re
 import threading
-from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import PAUSES_AUDIO, SAD_IMAGE, SAMPLE_AUDIO, SAMPLE_IMAGE
 
 from core.audio import SAMPLE_RATE, compute_features, load_audio
 from core.errors import AudioError, ImageError, OutputError, VasaError
@@ -24,24 +24,13 @@ from core.face.portrait import load_image
 from core.motion.procedural import MotionSettings, generate_motion
 from core.motion.track import STANDARD_CHANNELS, MotionTrack
 from core.render.deform import Deformer
-from core.render.warp import head_region
+from core.render.warp import WarpRenderer, head_region
 from core.take import frames as frames_io
-from core.take import generate as pipeline
 from core.take.frames import read_png_text
-from core.take.generate import Settings, generate
+from core.take.generate import generate
+from core.take.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
-SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
-PAUSES_AUDIO = SHARED / "audio" / "espeak_pauses.wav"
-SAD_IMAGE = SHARED / "portraits" / "sad.png"
 FRAME_RE = re.compile(r"frame_(\d{6})\.png")
-
-needs_shared = pytest.mark.skipif(
-    not (PAUSES_AUDIO.is_file() and SAD_IMAGE.is_file()),
-    reason=f"shared test data not found ({PAUSES_AUDIO.name}, {SAD_IMAGE.name} under {SHARED})",
-)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -127,8 +116,6 @@ def clips(tmp_path_factory) -> dict[float, Path]:
 @pytest.fixture(scope="module")
 def espeak_take(tmp_path_factory, analyzer):
     """The full espeak_pauses clip on sad.png at 25 fps, rendered once for several tests."""
-    if not (PAUSES_AUDIO.is_file() and SAD_IMAGE.is_file()):
-        pytest.skip(f"shared test data not found under {SHARED}")
     out = tmp_path_factory.mktemp("espeak") / "take"
     calls: list[tuple[float, str]] = []
     result = generate(
@@ -159,14 +146,13 @@ def espeak_take(tmp_path_factory, analyzer):
 def astro_take(tmp_path_factory, clips):
     """One second of speech on the bundled astronaut, seed 0."""
     out = tmp_path_factory.mktemp("astro") / "take"
-    result = generate(SAMPLE_IMAGE, clips[1.0], out, Settings(seed=0))
+    result = generate(SAMPLE_IMAGE, clips[1.0], out, Settings(motion=MotionSettings(seed=0)))
     return {"result": result, "out": out, "audio": clips[1.0]}
 
 
 # --------------------------------------------------------------------------- end to end
 
 
-@needs_shared
 def test_take_has_every_frame_at_source_size(espeak_take):
     out, result = espeak_take["out"], espeak_take["result"]
     n = math.ceil(espeak_take["duration"] * 25)
@@ -185,7 +171,6 @@ def test_take_has_every_frame_at_source_size(espeak_take):
     assert fractions == sorted(fractions)
 
 
-@needs_shared
 def test_run_json_records_the_take(espeak_take):
     out = espeak_take["out"]
     record = run_json(out)
@@ -199,7 +184,7 @@ def test_run_json_records_the_take(espeak_take):
     assert record["inputs"]["audio"]["duration_s"] == pytest.approx(
         espeak_take["duration"], abs=1e-3
     )
-    assert record["settings"] == asdict(Settings(fps=25.0))
+    assert record["settings"] == Settings(fps=25.0).to_dict()
     assert record["seed"] == 0 and record["fps"] == 25.0
     assert isinstance(record["provider"], str) and record["provider"]
     assert record["provider"] == espeak_take["result"].provider
@@ -209,11 +194,15 @@ def test_run_json_records_the_take(espeak_take):
     assert timings["total"] >= timings["render"]
     assert set(record["versions"]) >= {"engine", "python", "numpy", "onnxruntime", "opencv"}
     assert all(record["versions"].values())
-    assert record["frames"] == {"folder": "frames", "pattern": "frame_%06d.png", "first": 1}
+    assert record["frames"] == {
+        "folder": "frames",
+        "pattern": "frame_%06d.png",
+        "first": 1,
+        "format": "png",
+    }
     assert record["started_at"] <= record["finished_at"]
 
 
-@needs_shared
 def test_motion_npz_matches_the_frames(espeak_take):
     track = MotionTrack.load(espeak_take["out"] / "motion.npz")
     assert track.n_frames == espeak_take["result"].n_frames
@@ -223,7 +212,6 @@ def test_motion_npz_matches_the_frames(espeak_take):
     assert track.meta["audio"] == str(PAUSES_AUDIO)
 
 
-@needs_shared
 def test_frames_carry_provenance(espeak_take):
     first = frame_files(espeak_take["out"])[0]
     text = read_png_text(first)
@@ -232,14 +220,12 @@ def test_frames_carry_provenance(espeak_take):
     assert text["Software"]
 
 
-@needs_shared
 def test_pause_is_where_the_data_says(espeak_take):
     start, stop = espeak_take["pause"]
     assert 0.6 <= start / 25 <= 1.0, start
     assert 1.0 <= (stop - start) / 25 <= 1.4, (start, stop)
 
 
-@needs_shared
 def test_mouth_closed_in_pause_and_open_in_speech(espeak_take):
     start, stop = espeak_take["pause"]
     openings, source = espeak_take["openings"], espeak_take["source_opening"]
@@ -250,7 +236,6 @@ def test_mouth_closed_in_pause_and_open_in_speech(espeak_take):
     assert np.percentile(speech, 80) >= source + 0.03, (np.percentile(speech, 80), source)
 
 
-@needs_shared
 def test_jaw_is_shut_throughout_the_pause(espeak_take):
     start, stop = espeak_take["pause"]
     jaw = MotionTrack.load(espeak_take["out"] / "motion.npz")["jawOpen"]
@@ -309,7 +294,7 @@ def test_pixels_outside_the_head_region_are_untouched(astro_take, analyzer):
 def test_same_seed_same_take_other_seed_other_motion(astro_take, tmp_path: Path):
     first = astro_take["out"]
     again = tmp_path / "again"
-    generate(SAMPLE_IMAGE, astro_take["audio"], again, Settings(seed=0))
+    generate(SAMPLE_IMAGE, astro_take["audio"], again, Settings(motion=MotionSettings(seed=0)))
     a = MotionTrack.load(first / "motion.npz")
     b = MotionTrack.load(again / "motion.npz")
     assert a.channels == b.channels
@@ -320,7 +305,7 @@ def test_same_seed_same_take_other_seed_other_motion(astro_take, tmp_path: Path)
         assert (first / "frames" / name).read_bytes() == (again / "frames" / name).read_bytes()
 
     other = tmp_path / "other"
-    generate(SAMPLE_IMAGE, astro_take["audio"], other, Settings(seed=1))
+    generate(SAMPLE_IMAGE, astro_take["audio"], other, Settings(motion=MotionSettings(seed=1)))
     c = MotionTrack.load(other / "motion.npz")
     assert np.abs(c["head_yaw"] - a["head_yaw"]).max() > 0.1
     assert np.array_equal(c["jawOpen"], a["jawOpen"])  # the mouth follows the audio only
@@ -497,11 +482,13 @@ def test_existing_take_is_protected_then_replaced(clips, tmp_path: Path):
     assert len(frame_files(out)) == 25
 
     with pytest.raises(OutputError, match="--overwrite") as info:
-        generate(SAMPLE_IMAGE, clips[0.6], out, Settings(seed=3))
+        generate(SAMPLE_IMAGE, clips[0.6], out, Settings(motion=MotionSettings(seed=3)))
     assert one_sentence(str(info.value), out)
     assert _snapshot(out) == before
 
-    result = generate(SAMPLE_IMAGE, clips[0.6], out, Settings(seed=3, overwrite=True))
+    result = generate(
+        SAMPLE_IMAGE, clips[0.6], out, Settings(motion=MotionSettings(seed=3), overwrite=True)
+    )
     assert result.status == "complete" and result.frames_written == 15
     assert_numbered_without_gaps(out, 15)  # no stale frames 16..25 from the old take
     record = run_json(out)
@@ -541,7 +528,7 @@ def test_full_disk_is_a_clear_error(clips, tmp_path: Path, monkeypatch):
 
 def test_unexpected_error_is_not_recorded_as_complete(clips, tmp_path: Path, monkeypatch):
     out = tmp_path / "take"
-    real_render = pipeline.WarpRenderer.render
+    real_render = WarpRenderer.render
     calls = []
 
     def render(self, channels):
@@ -550,7 +537,7 @@ def test_unexpected_error_is_not_recorded_as_complete(clips, tmp_path: Path, mon
             raise RuntimeError("renderer exploded")
         return real_render(self, channels)
 
-    monkeypatch.setattr(pipeline.WarpRenderer, "render", render)
+    monkeypatch.setattr(WarpRenderer, "render", render)
     with pytest.raises(RuntimeError, match="renderer exploded"):
         generate(SAMPLE_IMAGE, clips[0.6], out, Settings())
     record = run_json(out)

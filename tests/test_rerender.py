@@ -1,4 +1,4 @@
-"""core.rerender: only frames whose motion changed are rendered again, atomically; and the
+"""core.take.rerender: only frames whose motion changed are rendered again, atomically; and the
 JPEG / OpenEXR frame formats of a take."""
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from core.face.analyzer import FaceAnalyzer
 from core.motion.track import MotionTrack
 from core.runtime.packs import open_pack
 from core.take.frames import frame_name
-from core.take.generate import Settings, generate
-from core.take.rerender import STAGING_DIR, changed_frames, read_take, rerender
+from core.take.generate import generate
+from core.take.record import STAGING_DIR, TakeFolder
+from core.take.rerender import changed_frames, rerender
+from core.take.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
@@ -72,7 +74,7 @@ def test_changed_frames_finds_exactly_the_edited_rows():
 
 def test_rerender_touches_only_changed_frames_and_turns_the_head(take: Path):
     before = digests(take)
-    _, track = read_take(take)
+    _, track = TakeFolder(take).read()
     edited = MotionTrack(track.fps, track.channels, track.data.copy(), dict(track.meta))
     edited["head_yaw"][4:7] = 18.0
     result = rerender(take, edited)
@@ -86,9 +88,9 @@ def test_rerender_touches_only_changed_frames_and_turns_the_head(take: Path):
     turned = head_yaw_measured(take / "frames" / frame_name(6))
     kept = head_yaw_measured(take / "frames" / frame_name(2))
     assert turned - kept > 0.03
-    record, saved = read_take(take)
+    record, saved = TakeFolder(take).read()
     np.testing.assert_allclose(saved["head_yaw"][4:7], 18.0)
-    assert record["rerenders"][-1]["frames"] == 3
+    assert record.rerenders[-1]["frames"] == 3
     assert not (take / STAGING_DIR).exists()
     # Nothing left to do the second time.
     assert rerender(take, edited).status == "unchanged"
@@ -97,7 +99,7 @@ def test_rerender_touches_only_changed_frames_and_turns_the_head(take: Path):
 def test_cancelled_rerender_leaves_the_take_as_it_was(take: Path):
     before = digests(take)
     motion_before = digest(take / "motion.npz")
-    _, track = read_take(take)
+    _, track = TakeFolder(take).read()
     edited = MotionTrack(track.fps, track.channels, track.data.copy())
     edited["head_pitch"][:] = 10.0
     stop = threading.Event()
@@ -118,7 +120,7 @@ def test_rerender_refuses_a_changed_portrait(tmp_path: Path, clip: Path):
     image.write_bytes(SAMPLE_IMAGE.read_bytes())
     take = tmp_path / "take"
     generate(image, clip, take, Settings(fps=6))
-    _, track = read_take(take)
+    _, track = TakeFolder(take).read()
     track["jawOpen"][0] = 0.9
     pixels = cv2.imread(str(image))
     pixels[:4] = 0
@@ -169,7 +171,7 @@ def test_rerender_keeps_the_face_crops_in_step(tmp_path: Path, clip: Path, outpu
     generate(SAMPLE_IMAGE, clip, take, Settings(fps=6, output=output))
     folders = ["frames", "crop512"] if output == "both" else ["frames"]
     before = {f: {p.name: digest(p) for p in sorted((take / f).iterdir())} for f in folders}
-    _, track = read_take(take)
+    _, track = TakeFolder(take).read()
     track["head_yaw"][2] = 15.0
     assert rerender(take, track).changed == [2]
     for folder in folders:

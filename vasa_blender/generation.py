@@ -8,16 +8,18 @@ after a cancel or an error, removes the take's folder and leaves the scene as it
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import bpy
 
+from ..core.motion.procedural import MotionSettings
 from ..core.motion.track import MotionTrack
 from ..core.runtime import sessions as runtime
-from ..core.take import generate as pipeline
 from ..core.take.frames import frame_name
+from ..core.take.generate import generate
+from ..core.take.settings import Settings
 from . import curves, plane, sources, takes, vse
 from .jobs import Job
 from .preferences import preferences
@@ -29,7 +31,7 @@ class Plan:
     take: str
     folder: Path
     inputs: sources.Inputs
-    settings: pipeline.Settings
+    settings: Settings
 
 
 @lru_cache(maxsize=8)
@@ -45,19 +47,19 @@ def scene_fps(scene: bpy.types.Scene) -> float:
     return scene.render.fps / scene.render.fps_base
 
 
-def settings_for(context: bpy.types.Context) -> pipeline.Settings:
+def settings_for(context: bpy.types.Context) -> Settings:
     """Engine settings from the scene's controls and the extension's preferences."""
     state = context.scene.talking_head
     prefs = preferences(context)
     values = {name: getattr(state, name) for name in CONTROL_FIELDS}
     pack = state.pack_path or None
-    return pipeline.Settings(
+    return Settings(
         fps=scene_fps(context.scene),
+        motion=MotionSettings(**values),
         pack=pack,
         provider=prefs.provider,
         threads=prefs.threads,
         frame_format=prefs.frame_format,
-        **values,
     )
 
 
@@ -86,7 +88,7 @@ def make_job(p: Plan) -> Job:
             p.folder, inputs.image_name + ".png", inputs.image_bytes
         )
         audio = inputs.audio_path or _materialise(p.folder, inputs.audio_name, inputs.audio_bytes)
-        return pipeline.generate(image, audio, p.folder, p.settings, progress, cancel)
+        return generate(image, audio, p.folder, p.settings, progress, cancel)
 
     return Job(f"Generating {p.take}", work)
 
@@ -202,7 +204,7 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
         fps=p.settings.fps,
         seed=p.settings.seed,
         frame_format=fmt,
-        settings=asdict(p.settings),
+        settings=p.settings.to_dict(),
         provider=result.provider,
     )
     state.provider = result.provider

@@ -5,14 +5,16 @@ from __future__ import annotations
 import bpy
 from bpy.props import CollectionProperty, EnumProperty, IntProperty, StringProperty
 
+from ..core.runtime.sessions import PROVIDERS, SHORT_NAMES
+from ..core.take.frames import FRAME_FORMATS as ENGINE_FRAME_FORMATS
+
 # The extension's package name (``bl_ext.<repo>.talking_head`` when installed).
 PACKAGE = __package__.rsplit(".", 1)[0]
 
-FRAME_FORMATS = [
-    ("png", "PNG", "Lossless 8-bit frames with provenance text"),
-    ("jpeg", "JPEG", "Small 8-bit frames (quality 95)"),
-    ("exr", "OpenEXR", "Half-float scene-linear frames for compositing"),
-]
+# Enum items from the engine's own tables, so a new format or provider shows up here too.
+FRAME_FORMATS = [(key, f.label, f.description) for key, f in ENGINE_FRAME_FORMATS.items()]
+_PROVIDER_LABELS = {"auto": "Auto"} | {name.lower(): name for name in SHORT_NAMES.values()}
+PROVIDER_ITEMS = [(key, _PROVIDER_LABELS.get(key, key), text) for key, text in PROVIDERS.items()]
 
 
 class PackFolder(bpy.types.PropertyGroup):
@@ -33,11 +35,7 @@ class TalkingHeadPreferences(bpy.types.AddonPreferences):
     active_pack: IntProperty(name="Selected Pack Folder", default=-1)
     provider: EnumProperty(
         name="Execution Provider",
-        items=[
-            ("auto", "Auto", "CUDA when available, else CPU"),
-            ("cuda", "CUDA", "NVIDIA GPU"),
-            ("cpu", "CPU", "Processor only"),
-        ],
+        items=PROVIDER_ITEMS,
         default="auto",
     )
     threads: IntProperty(

@@ -14,8 +14,8 @@ import bpy
 
 from ..core.errors import VasaError
 from ..core.motion.track import MotionTrack
-from ..core.take.generate import FRAMES_DIR
-from ..core.take.rerender import changed_frames, read_take, rerender
+from ..core.take.record import FRAMES_DIR, TakeFolder
+from ..core.take.rerender import changed_frames, rerender
 from . import compat, curves, plane, takes, vse
 from .jobs import Job
 from .sources import InputMissing
@@ -36,7 +36,7 @@ def plan(take) -> RerenderPlan:
     if take.controller is None:
         raise InputMissing(f"The controller of {take.name} is gone; generate a new take.")
     try:
-        _, stored = read_take(folder)
+        stored = TakeFolder(folder).read()[1]
     except VasaError as exc:
         raise InputMissing(str(exc)) from exc
     track, notes = curves.read_track(take.controller, stored, take.frame_start)

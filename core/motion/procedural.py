@@ -433,3 +433,16 @@ def generate_motion(
         "pitch_accents": len(head.accent_t),
     }
     return track
+
+
+class ProceduralMotion:
+    """The built-in generator behind ``core.stages.MotionGenerator`` (no model file)."""
+
+    def generate(
+        self,
+        features: AudioFeatures,
+        settings: MotionSettings,
+        samples: np.ndarray | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> MotionTrack:
+        return generate_motion(features, settings, samples, progress=progress)

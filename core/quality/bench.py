@@ -82,7 +82,10 @@ def run_bench(
 def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
     """Motion alone for ``seconds`` of speech: acoustic time, phonetic real-time factor."""
     from ..audio import compute_features, load_audio, phonemes
-    from ..motion.procedural import MotionSettings, generate_motion
+    from ..motion.procedural import MotionSettings
+    from ..runtime.factory import open_stages
+
+    motion = open_stages().motion
 
     with tempfile.TemporaryDirectory() as tmp:
         samples = load_audio(make_audio(Path(tmp) / "motion.wav", seconds))
@@ -98,7 +101,7 @@ def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
-            generate_motion(features, MotionSettings(lipsync_mode=mode), samples)
+            motion.generate(features, MotionSettings(lipsync_mode=mode), samples)
             times.append(time.perf_counter() - t0)
         out[mode] = statistics.median(times)
         print(

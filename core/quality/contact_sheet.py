@@ -12,10 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..face.analyzer import FaceAnalyzer
 from ..face.portrait import load_image
+from ..face.source import SourceFace
 from ..motion.track import NEUTRAL, STANDARD_CHANNELS
-from ..render.warp import WarpRenderer
+from ..render.frame import FaceFrame
+from ..runtime.factory import open_stages
+from ..stages import Renderer
+from ..take.frames import output_error
 
 # (channel, extreme values); expression channels (0..1) show at 1.
 EXTREMES: dict[str, tuple[float, ...]] = {
@@ -47,10 +50,14 @@ def sheet_frames() -> list[tuple[str, dict[str, float]]]:
 
 
 def contact_sheet(
-    image: np.ndarray, renderer: WarpRenderer, tile: int = 192, columns: int = COLUMNS
+    image: np.ndarray,
+    face: SourceFace,
+    renderer: Renderer,
+    tile: int = 192,
+    columns: int = COLUMNS,
 ) -> np.ndarray:
-    """The grid as an RGB uint8 image."""
-    d = renderer.deformer
+    """The grid as an RGB uint8 image, each tile framed on the head of ``face``."""
+    d = FaceFrame.of(face)
     half = 1.45 * max(d.fw, d.fh * 0.9)
     cx, cy = d.centre
     h, w = image.shape[:2]
@@ -80,13 +87,14 @@ def contact_sheet(
     return sheet
 
 
-def write_contact_sheet(image_path: str | Path, out: str | Path, tile: int = 192) -> Path:
-    """Render the sheet for a portrait file and write it as PNG."""
-    from ..take.frames import output_error
-
+def write_contact_sheet(
+    image_path: str | Path, out: str | Path, tile: int = 192, pack: str | Path | None = None
+) -> Path:
+    """Render the sheet for a portrait file with ``pack``'s stages and write it as PNG."""
     image = load_image(image_path)
-    face = FaceAnalyzer().analyze(image, Path(image_path).name)
-    sheet = contact_sheet(image, WarpRenderer(image, face), tile)
+    stages = open_stages(pack)
+    face = stages.face.analyze(image, Path(image_path).name)
+    sheet = contact_sheet(image, face, stages.renderer(image, face), tile)
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

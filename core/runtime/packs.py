@@ -1,9 +1,9 @@
 """Model packs: a folder with ``pack.toml`` and ONNX files, checked when opened.
 
-A pack names its *profile*, and the profile's table says which models it must hold and
-which tensor names, shapes and element types each must have. A wrong, truncated or swapped
-file therefore fails here with a sentence that names the file and what was expected, never
-deep inside ONNX Runtime during a render.
+A pack names its *profile* (``profiles``), and the profile's table says which models it
+must hold and which tensor names, shapes and element types each must have. A wrong,
+truncated or swapped file therefore fails here with a sentence that names the file and what
+was expected, never deep inside ONNX Runtime during a render.
 """
 
 from __future__ import annotations
@@ -14,43 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ModelPackError
+from .profiles import TensorSpec, get_profile
 from .sessions import Runtime, default_runtime
 
 BUILTIN_PACK_DIR = Path(__file__).resolve().parents[1] / "builtin_pack"
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    shape: tuple[int | None, ...]  # None: any size
-    dtype: str = "tensor(float)"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-
-
-PROFILES: dict[str, dict[str, ModelSpec]] = {
-    "builtin": {
-        "face_detector": ModelSpec(
-            (TensorSpec("input", (1, 128, 128, 3)),),
-            (TensorSpec("regressors", (1, 896, 16)), TensorSpec("classificators", (1, 896, 1))),
-        ),
-        "face_landmarks": ModelSpec(
-            (TensorSpec("input_1", (1, 192, 192, 3)),),
-            (TensorSpec("conv2d_21", (1, 1, 1, 1404)), TensorSpec("conv2d_31", (1, 1, 1, 1))),
-        ),
-        "iris_landmarks": ModelSpec(
-            (TensorSpec("input_1", (1, 64, 64, 3)),),
-            (
-                TensorSpec("output_eyes_contours_and_brows", (1, 213)),
-                TensorSpec("output_iris", (1, 15)),
-            ),
-        ),
-    },
-}
 
 
 @dataclass
@@ -128,21 +95,16 @@ def open_pack(
     folder = Path(folder) if folder else BUILTIN_PACK_DIR
     meta = _read_toml(folder)
     info = meta.get("pack", {})
-    profile = info.get("profile", "")
-    if profile not in PROFILES:
-        raise ModelPackError(
-            f"{folder / 'pack.toml'} names profile '{profile}', which this version does not "
-            f"know (known: {', '.join(sorted(PROFILES))})."
-        )
+    profile = get_profile(info.get("profile", ""), str(folder / "pack.toml"))
     runtime = runtime or default_runtime()
     files: dict[str, Path] = {}
     digests: dict[str, str] = {}
     models = meta.get("models", {})
-    for key, spec in PROFILES[profile].items():
+    for key, spec in profile.models.items():
         entry = models.get(key)
         if not entry or "file" not in entry:
             raise ModelPackError(
-                f"{folder / 'pack.toml'} lists no [models.{key}] file; the '{profile}' "
+                f"{folder / 'pack.toml'} lists no [models.{key}] file; the '{profile.name}' "
                 "profile needs it."
             )
         path = folder / entry["file"]
@@ -162,7 +124,7 @@ def open_pack(
     return ModelPack(
         folder,
         info.get("name", folder.name),
-        profile,
+        profile.name,
         info.get("license", ""),
         files,
         digests,

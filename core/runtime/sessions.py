@@ -30,6 +30,15 @@ SHORT_NAMES = {
     "CoreMLExecutionProvider": "CoreML",
     "CPUExecutionProvider": "CPU",
 }
+# The provider setting's choices (lower-case short names) and what each means, for the
+# command line and the Blender preferences.
+PROVIDERS = {
+    "auto": "The fastest this onnxruntime build offers (CUDA, DirectML, CoreML), else CPU",
+    "cuda": "NVIDIA GPU (CUDA)",
+    "directml": "Windows GPU (DirectML)",
+    "coreml": "Apple Core ML",
+    "cpu": "Processor only",
+}
 
 
 @dataclass

@@ -13,7 +13,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..render.deform import Deformer
+from ..face.source import SourceFace
+from ..render.frame import FaceFrame
 from ..runtime.sessions import Runtime
 
 CROP_SIZE = 512
@@ -63,12 +64,13 @@ def build_crop_model(height: int, width: int, out: int) -> bytes:
     return model.SerializeToString()
 
 
-def crop_box(deformer: Deformer, image_size: tuple[int, int]) -> tuple[int, int, int]:
+def crop_box(face: SourceFace) -> tuple[int, int, int]:
     """(x0, y0, side) of the square crop, inside the picture."""
-    w, h = image_size
-    side = int(round(min(CROP_FACE_HEIGHTS * deformer.fh, w, h)))
-    cx, cy = deformer.centre
-    cy -= CROP_RAISE * deformer.fh
+    w, h = face.image_size
+    frame = FaceFrame.of(face)
+    side = int(round(min(CROP_FACE_HEIGHTS * frame.fh, w, h)))
+    cx, cy = frame.centre
+    cy -= CROP_RAISE * frame.fh
     x0 = int(np.clip(round(cx - side / 2), 0, w - side))
     y0 = int(np.clip(round(cy - side / 2), 0, h - side))
     return x0, y0, side
@@ -77,14 +79,8 @@ def crop_box(deformer: Deformer, image_size: tuple[int, int]) -> tuple[int, int,
 class FaceCrop:
     """Cuts and resizes the same square out of every full frame."""
 
-    def __init__(
-        self,
-        deformer: Deformer,
-        image_size: tuple[int, int],
-        runtime: Runtime,
-        size: int = CROP_SIZE,
-    ):
-        self.x0, self.y0, self.side = crop_box(deformer, image_size)
+    def __init__(self, face: SourceFace, runtime: Runtime, size: int = CROP_SIZE):
+        self.x0, self.y0, self.side = crop_box(face)
         self.size = size
         self.session = runtime.session(
             build_crop_model(self.side, self.side, size), name=f"builtin/crop_{self.side}_{size}"

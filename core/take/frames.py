@@ -16,28 +16,43 @@ import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from ..errors import OutputError
+from ..face.portrait import load_image
 
 FRAME_PATTERN = "frame_{:06d}.png"
 FRAME_PATTERN_PRINTF = "frame_%06d.png"  # the same names, as ffmpeg and run.json spell them
 # Frame file formats: PNG (lossless, with provenance text), JPEG (small, quality 95, the
 # provenance in a COM segment) and OpenEXR (half float, scene-linear, ZIP compressed, for
 # compositing). The name stem is the same for all; only the extension differs.
-FRAME_FORMATS = {"png": ".png", "jpeg": ".jpg", "exr": ".exr"}
+
+
+class FrameFormat(NamedTuple):
+    suffix: str
+    label: str
+    description: str
+
+
+# Frame file formats by setting value: the command line's and Blender's choices.
+FRAME_FORMATS = {
+    "png": FrameFormat(".png", "PNG", "Lossless 8-bit frames with provenance text"),
+    "jpeg": FrameFormat(".jpg", "JPEG", "Small 8-bit frames (quality 95)"),
+    "exr": FrameFormat(".exr", "OpenEXR", "Half-float scene-linear frames for compositing"),
+}
 
 
 def frame_name(index: int, fmt: str = "png") -> str:
     """File name of frame ``index`` (1-based) in format ``fmt``."""
-    return f"frame_{index:06d}{FRAME_FORMATS[fmt]}"
+    return f"frame_{index:06d}{FRAME_FORMATS[fmt].suffix}"
 
 
 def frame_pattern_printf(fmt: str = "png") -> str:
     """The frame names as ffmpeg and run.json spell them."""
-    return "frame_%06d" + FRAME_FORMATS[fmt]
+    return "frame_%06d" + FRAME_FORMATS[fmt].suffix
 
 
 def _png_text_chunk(keyword: str, text: str) -> bytes:
@@ -85,6 +100,24 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     """uint8 sRGB -> float32 scene-linear (what OpenEXR readers such as Blender expect)."""
     x = rgb.astype(np.float32) / 255.0
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """float scene-linear -> uint8 sRGB, the inverse of ``srgb_to_linear``."""
+    x = np.clip(linear.astype(np.float32), 0.0, 1.0)
+    srgb = np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055)
+    return np.clip(np.round(srgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def read_frame(path: Path, fmt: str) -> np.ndarray:
+    """A frame file of a take as RGB uint8 (an OpenEXR frame back in sRGB)."""
+    if fmt != "exr":
+        return load_image(path)
+    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+    data = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
+    if data is None or data.ndim != 3:
+        raise OutputError(f"Frame {path.name} could not be read as OpenEXR; render it again.")
+    return linear_to_srgb8(cv2.cvtColor(data[:, :, :3], cv2.COLOR_BGR2RGB))
 
 
 def encode_exr(rgb: np.ndarray) -> bytes:

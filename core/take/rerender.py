@@ -3,34 +3,30 @@
 This is what Blender's *Re-render* calls after an animator edits or retimes curves. The
 changed frames are rendered into a staging folder first and moved over the take's frames
 only when all of them are done, so a cancel or a failure leaves the take exactly as it was.
+The stages come from the take's own model pack, as ``generate`` made it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import shutil
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import VasaError
-from ..face.analyzer import FaceAnalyzer
 from ..face.portrait import load_image
 from ..motion.track import MotionTrack
-from ..render.warp import WarpRenderer
-from ..runtime import sessions as runtime
-from ..runtime.packs import open_pack, sha256_file
+from ..runtime.factory import open_stages
+from ..runtime.packs import sha256_file
+from . import outputs
 from .crop import FaceCrop
-from .frames import FrameWriter, frame_name, output_error, write_json
-from .generate import CROP_DIR, FRAMES_DIR, Progress, _is_cancelled
+from .frames import frame_name, output_error
+from .generate import Progress, now, provenance
+from .loop import Cancel, render_frames
+from .record import FRAMES_DIR, TakeFolder
 
-STAGING_DIR = ".rerender"
 # Channel values closer than this count as unchanged (float32 curves read back from Blender).
 TOLERANCE = 1e-4
 
@@ -41,22 +37,6 @@ class RerenderResult:
     status: str  # complete, cancelled, unchanged
     changed: list[int] = field(default_factory=list)  # 0-based frame indices re-rendered
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def read_take(out_dir: str | Path) -> tuple[dict, MotionTrack]:
-    """The take's ``run.json`` and its MotionTrack, with clear errors when they are missing."""
-    out_dir = Path(out_dir)
-    try:
-        record = json.loads((out_dir / "run.json").read_text())
-        track = MotionTrack.load(out_dir / "motion.npz")
-    except FileNotFoundError as exc:
-        raise VasaError(
-            f"{out_dir} is not a complete take ({Path(exc.filename).name} is "
-            "missing); generate it again."
-        ) from exc
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise VasaError(f"The take in {out_dir} is damaged ({exc}); generate it again.") from exc
-    return record, track
 
 
 def changed_frames(old: MotionTrack, new: MotionTrack, tolerance: float = TOLERANCE) -> list[int]:
@@ -88,26 +68,26 @@ def rerender(
     out_dir: str | Path,
     track: MotionTrack,
     progress: Progress | None = None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: Cancel = None,
 ) -> RerenderResult:
     """Render the frames of the take in ``out_dir`` whose motion differs from ``track``."""
-    out_dir = Path(out_dir)
+    take = TakeFolder(out_dir)
     report = progress or (lambda fraction, message: None)
-    record, old = read_take(out_dir)
-    if record.get("status") != "complete":
+    record, old = take.read()
+    if record.status != "complete":
         raise VasaError(
-            f"The take in {out_dir} did not finish (status "
-            f"{record.get('status')!r}); generate it again before re-rendering."
+            f"The take in {take.path} did not finish (status {record.status!r}); generate it "
+            "again before re-rendering."
         )
     changed = changed_frames(old, track)
     if not changed:
         report(1.0, "No frame changed")
-        return RerenderResult(out_dir, "unchanged")
+        return RerenderResult(take.path, "unchanged")
 
     t0 = time.perf_counter()
-    settings = record.get("settings", {})
-    image_info = record["inputs"]["image"]
-    image_path = Path(image_info["path"])
+    settings = record.settings
+    image_info = record.inputs.get("image", {})
+    image_path = Path(image_info.get("path", ""))
     if not image_path.is_file():
         raise VasaError(
             f"The portrait {image_path} of this take is gone; put it back or generate a new take."
@@ -118,88 +98,62 @@ def rerender(
             "generate a new take instead of re-rendering."
         )
     report(0.0, "Reading the portrait")
-    rt = runtime.Runtime(
-        runtime.RuntimeConfig(settings.get("provider", "auto"), settings.get("threads", 0))
-    )
+    stages = open_stages(settings.pack, provider=settings.provider, threads=settings.threads)
     pixels = load_image(image_path)
-    face = FaceAnalyzer(open_pack(settings.get("pack"), runtime=rt)).analyze(
-        pixels, image_path.name
-    )
-    renderer = WarpRenderer(pixels, face, rt)
-    fmt = settings.get("frame_format", "png")
-    output = settings.get("output", "full")
-    crop = FaceCrop(renderer.deformer, face.image_size, rt) if output != "full" else None
-    # Folder -> what goes in it, as the take was made (see pipeline.generate).
-    targets = {FRAMES_DIR: crop if output == "crop512" else None}
-    if output == "both":
-        targets[CROP_DIR] = crop
-    staging = out_dir / STAGING_DIR
-    shutil.rmtree(staging, ignore_errors=True)
+    face = stages.face.analyze(pixels, image_path.name)
+    renderer = stages.renderer(pixels, face)
+    crop = FaceCrop(face, stages.runtime) if settings.output != "full" else None
+    folders = outputs.folders(settings.output)
+    shutil.rmtree(take.staging, ignore_errors=True)
     try:
-        for folder in targets:
-            (staging / folder).mkdir(parents=True)
+        for folder in folders:
+            (take.staging / folder).mkdir(parents=True)
     except OSError as exc:
-        raise output_error(staging / "x", exc) from exc
+        raise output_error(take.staging / "x", exc) from exc
 
-    provenance = {
-        "Software": f"{record['engine']['name']} {record['engine']['version']}",
-        "Description": "Synthetic talking-head video frame (re-rendered from edited motion).",
-    }
-    writers = {
-        folder: FrameWriter(
-            staging / folder, provenance, settings.get("png_compression", 1), fmt=fmt
+    text = provenance("Synthetic talking-head video frame (re-rendered from edited motion).")
+    targets = outputs.open_targets(take.staging, settings, renderer, pixels, crop, text)
+
+    def on_frame(k: int, i: int) -> None:
+        report(
+            0.05 + 0.9 * (k + 1) / len(changed),
+            f"Frame {i + 1} ({k + 1} of {len(changed)} changed)",
         )
-        for folder in targets
-    }
-    status = "complete"
+
     try:
-        with contextlib.ExitStack() as stack:
-            for writer in writers.values():
-                stack.enter_context(writer)
-            for k, i in enumerate(changed):
-                if _is_cancelled(cancel):
-                    status = "cancelled"
-                    break
-                frame = renderer.render(track.frame(i))
-                for folder, transform in targets.items():
-                    writers[folder].put(i + 1, transform(frame) if transform else frame)
-                report(
-                    0.05 + 0.9 * (k + 1) / len(changed),
-                    f"Frame {i + 1} ({k + 1} of {len(changed)} changed)",
-                )
-    except KeyboardInterrupt:
-        status = "cancelled"
+        status = render_frames(renderer, track, changed, targets, cancel, on_frame)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(take.staging, ignore_errors=True)
         raise
     if status == "cancelled":
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(take.staging, ignore_errors=True)
         report(1.0, "Cancelled; the take is unchanged")
-        return RerenderResult(out_dir, "cancelled")
+        return RerenderResult(take.path, "cancelled")
 
     # Every changed frame is on disk: swap them in, then record the new motion.
+    fmt = settings.frame_format
     try:
-        for folder in targets:
+        for folder in folders:
             for i in changed:
                 name = frame_name(i + 1, fmt)
-                (staging / folder / name).replace(out_dir / folder / name)
+                (take.staging / folder / name).replace(take.path / folder / name)
         track.meta = dict(old.meta) | {"edited": True}
-        track.save(out_dir / "motion.npz")
-        record.setdefault("rerenders", []).append(
+        take.save_track(track)
+        record.rerenders.append(
             {
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "at": now(),
                 "frames": len(changed),
                 "first": changed[0] + 1,
                 "last": changed[-1] + 1,
                 "seconds": round(time.perf_counter() - t0, 3),
             }
         )
-        write_json(out_dir / "run.json", record)
+        take.write_record(record)
     except OSError as exc:
-        raise output_error(out_dir / FRAMES_DIR / "x", exc) from exc
+        raise output_error(take.path / FRAMES_DIR / "x", exc) from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(take.staging, ignore_errors=True)
     report(1.0, f"Re-rendered {len(changed)} frames")
     return RerenderResult(
-        out_dir, "complete", changed, {"total": round(time.perf_counter() - t0, 4)}
+        take.path, "complete", changed, {"total": round(time.perf_counter() - t0, 4)}
     )

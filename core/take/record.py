@@ -1,0 +1,203 @@
+"""A take folder on disk, and its ``run.json`` as a typed record.
+
+The folder format in one place::
+
+    take/
+      run.json            RunRecord: inputs and their sha256, settings, pack, provider,
+                          timings, status (running, complete, cancelled, failed)
+      motion.npz          the MotionTrack the frames were made from
+      frames/             frame_000001.png ... (or .jpg, .exr), numbered from 1
+      crop512/            with output "both": the 512x512 face crops
+      .rerender/          a re-render's staging folder while it runs
+
+``TakeFolder`` writes and reads all of it; generate, re-render, evaluate and the Blender
+glue go through it, so nobody guesses a format from a file suffix or reads ``run.json``
+with ``.get`` defaults of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputError, VasaError
+from ..motion.track import MotionTrack
+from .frames import FRAME_FORMATS, frame_name, frame_pattern_printf, output_error, write_json
+from .settings import Settings
+
+RUN_JSON = "run.json"
+MOTION_NPZ = "motion.npz"
+FRAMES_DIR = "frames"
+CROP_DIR = "crop512"  # with output "both": the 512x512 face crops beside frames/
+STAGING_DIR = ".rerender"
+STATUSES = ("running", "complete", "cancelled", "failed")
+
+
+@dataclass
+class FramesInfo:
+    """Where the frames are and how they are named."""
+
+    folder: str = FRAMES_DIR
+    first: int = 1
+    format: str = "png"  # a FRAME_FORMATS key
+    pattern: str = ""  # printf pattern (ffmpeg's), derived from the format
+
+    def __post_init__(self) -> None:
+        self.pattern = self.pattern or frame_pattern_printf(self.format)
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> FramesInfo:
+        pattern = values.get("pattern", "")
+        fmt = values.get("format") or next(
+            (k for k, v in FRAME_FORMATS.items() if pattern.endswith(v.suffix)), "png"
+        )
+        return cls(values.get("folder", FRAMES_DIR), int(values.get("first", 1)), fmt, pattern)
+
+
+@dataclass
+class RunRecord:
+    """``run.json``: what made a take and how it went. Optional parts are None until known."""
+
+    engine: dict[str, str]
+    status: str
+    fps: float
+    n_frames: int
+    settings: Settings
+    frames: FramesInfo = field(default_factory=FramesInfo)
+    kind: str = "take"  # or "evaluation sweep"
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seed: int | None = None
+    face: dict[str, Any] | None = None
+    motion: dict[str, Any] | None = None
+    crop512: dict[str, Any] | None = None
+    pack: dict[str, Any] | None = None
+    versions: dict[str, str] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    frames_written: int | None = None
+    stopped_at_frame: int | None = None
+    provider: str | None = None
+    providers: dict[str, dict[str, str]] | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    rerenders: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, parts that are not known left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Settings):
+                value = value.to_dict()
+            elif isinstance(value, FramesInfo):
+                value = asdict(value)
+            if value is None or (f.name == "rerenders" and not value):
+                continue
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> RunRecord:
+        """A record from ``run.json``; KeyError/TypeError/ValueError when it is malformed."""
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in values.items() if k in known}
+        data["settings"] = Settings.from_dict(values.get("settings") or {})
+        data["frames"] = FramesInfo.from_json(values.get("frames") or {})
+        data["fps"] = float(values.get("fps", data["settings"].fps))
+        data["n_frames"] = int(values["n_frames"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TakeFolder:
+    """One take's folder: paths, the record, the motion, the frame files."""
+
+    path: Path
+
+    def __init__(self, path: str | Path):
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def run_json(self) -> Path:
+        return self.path / RUN_JSON
+
+    @property
+    def motion_npz(self) -> Path:
+        return self.path / MOTION_NPZ
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.path / FRAMES_DIR
+
+    @property
+    def staging(self) -> Path:
+        return self.path / STAGING_DIR
+
+    def frame_path(self, index: int, fmt: str, folder: str = FRAMES_DIR) -> Path:
+        """File of frame ``index`` (1-based) in ``folder``."""
+        return self.path / folder / frame_name(index, fmt)
+
+    def holds_take(self) -> bool:
+        frames = self.frames_dir
+        return self.run_json.exists() or (frames.is_dir() and any(frames.iterdir()))
+
+    def prepare(self, overwrite: bool, folders: tuple[str, ...] = (FRAMES_DIR,)) -> None:
+        """Create the folder and empty frame ``folders``; refuse to mix with another take
+        unless told to replace it (then its frames, crops, record and motion go first)."""
+        if self.holds_take():
+            if not overwrite:
+                raise OutputError(
+                    f"{self.path} already holds a take; choose a new folder or pass "
+                    "--overwrite to replace it."
+                )
+            for folder in {FRAMES_DIR, CROP_DIR, *folders}:
+                shutil.rmtree(self.path / folder, ignore_errors=True)
+            for name in (RUN_JSON, MOTION_NPZ):
+                (self.path / name).unlink(missing_ok=True)
+        for folder in folders:
+            target = self.path / folder
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise output_error(target, exc) from exc
+
+    # -- run.json and motion.npz ---------------------------------------------------------
+    def write_record(self, record: RunRecord) -> None:
+        write_json(self.run_json, record.to_json())
+
+    def read_record(self) -> RunRecord:
+        try:
+            values = json.loads(self.run_json.read_text())
+            return RunRecord.from_json(values)
+        except FileNotFoundError as exc:
+            raise self._incomplete(exc) from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise VasaError(
+                f"The take in {self.path} is damaged ({RUN_JSON}: {exc!r}); generate it again."
+            ) from exc
+
+    def save_track(self, track: MotionTrack) -> None:
+        track.save(self.motion_npz)
+
+    def read_track(self) -> MotionTrack:
+        try:
+            return MotionTrack.load(self.motion_npz)
+        except FileNotFoundError as exc:
+            raise self._incomplete(exc) from exc
+        except (ValueError, OSError, KeyError) as exc:
+            raise VasaError(
+                f"The take in {self.path} is damaged ({MOTION_NPZ}: {exc}); generate it again."
+            ) from exc
+
+    def read(self) -> tuple[RunRecord, MotionTrack]:
+        """The record and the MotionTrack, with one-sentence errors when either is missing."""
+        return self.read_record(), self.read_track()
+
+    def _incomplete(self, exc: FileNotFoundError) -> VasaError:
+        name = Path(exc.filename).name if exc.filename else "a file"
+        return VasaError(
+            f"{self.path} is not a complete take ({name} is missing); generate it again."
+        )
