@@ -23,8 +23,6 @@ from core.audio import features as audio_features
 from core.audio import load as audio_load
 from core.errors import AudioError, VasaError
 
-SHARED_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "audio"
-
 FORMATS = {
     # id: (soundfile format, subtype, extension, lossy)
     "wav16": ("WAV", "PCM_16", "wav", False),
@@ -334,14 +332,7 @@ def test_blocks_do_not_change_results(monkeypatch):
 
 
 # --------------------------------------------------------------------------- real speech
-
-
-@pytest.fixture
-def espeak_pauses() -> Path:
-    path = SHARED_AUDIO / "espeak_pauses.wav"
-    if not path.is_file():
-        pytest.skip(f"shared test audio not found at {path} (shared/data is not checked out)")
-    return path
+# espeak_pauses: the fixture in conftest.py (tests/data/audio/espeak_pauses.wav)
 
 
 @pytest.mark.parametrize("fps", [25, 29.97, 60])

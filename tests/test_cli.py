@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
-SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
-
-
-def run_cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import DATA, SAMPLE_IMAGE, portrait_path
 
 from core.errors import ImageError
 from core.face import detect as face_detect
@@ -22,11 +23,6 @@ from core.face.roi import Roi, roi_from_keypoints
 from core.face.source import SourceFace
 from core.runtime.packs import open_pack
 
-ROOT = Path(__file__).resolve().parents[1]
-TEST_DATA = ROOT / "tests" / "data"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-PORTRAITS_DIR = SHARED_DATA / "portraits"
-ASTRONAUT = ROOT / "samples" / "astronaut.png"
 PORTRAITS = ("astronaut", "art_1", "art_16", "full_body_1", "happy", "people_0", "sad")
 
 # The first 16 points of the iris model's eye contour are these mesh landmarks (MediaPipe's
@@ -41,15 +37,6 @@ EYE_OUTLINES = (
     (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, 33, 133),
     (LEFT_EYE_UPPER, LEFT_EYE_LOWER, 263, 362),
 )
-
-
-def portrait_path(name: str) -> Path:
-    if name == "astronaut":
-        return ASTRONAUT
-    path = PORTRAITS_DIR / f"{name}.png"
-    if not path.is_file():
-        pytest.skip(f"shared test portrait {path} is not present (needs <repo>/../shared/data)")
-    return path
 
 
 @cache
@@ -144,7 +131,7 @@ def test_iris_model_eye_contour_matches_mesh(analyzed, name):
 # -- 2. against MediaPipe FaceMesh itself ------------------------------------------------
 @pytest.fixture(scope="module")
 def facemesh_reference() -> dict[str, np.ndarray]:
-    with np.load(TEST_DATA / "facemesh_reference.npz") as data:
+    with np.load(DATA / "facemesh_reference.npz") as data:
         return {k: data[k] for k in data.files}
 
 
@@ -163,7 +150,7 @@ def test_landmarks_match_mediapipe(analyzed, facemesh_reference, name):
 # -- 3. converted ONNX models reproduce TFLite -------------------------------------------
 @pytest.fixture(scope="module")
 def model_reference() -> dict[str, np.ndarray]:
-    with np.load(TEST_DATA / "face_model_reference.npz") as data:
+    with np.load(DATA / "face_model_reference.npz") as data:
         return {k: data[k] for k in data.files}
 
 
@@ -449,7 +436,7 @@ def test_size_limits():
 
 
 def test_load_real_portrait():
-    image = load_image(ASTRONAUT)
+    image = load_image(SAMPLE_IMAGE)
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
     assert image.flags.c_contiguous
 

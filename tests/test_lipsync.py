@@ -9,18 +9,17 @@ shut for each bilabial (``tools/make_lipsync_audio.py`` regenerates both).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA, SAMPLE_AUDIO, SAMPLE_IMAGE, portrait_path
 
 from core.audio import compute_features, load_audio, phonemes
 from core.errors import VasaError
 from core.motion import lipsync
 from core.motion.procedural import MotionSettings, generate_motion
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data" / "lipsync_syllables.wav"
+SYLLABLES = DATA / "lipsync_syllables.wav"
 FPS = 25.0
 VOWELS = ("A:", "a", "u:", "i:")  # stressed vowels (espeak-ng names)
 CLOSED = 0.02  # lip gap (jawOpen - mouthClose) at or below this counts as closed
@@ -33,8 +32,8 @@ if phonemes.availability() is None:
 
 @pytest.fixture(scope="module")
 def known():
-    meta = json.loads(DATA.with_suffix(".json").read_text())
-    samples = load_audio(DATA)
+    meta = json.loads(SYLLABLES.with_suffix(".json").read_text())
+    samples = load_audio(SYLLABLES)
     return meta, samples, compute_features(samples, FPS)
 
 
@@ -113,7 +112,7 @@ def test_closed_throughout_silences(known, track):
 
 
 def test_no_chatter_and_shapes_lead_the_sound():
-    samples = load_audio(ROOT / "samples" / "speech.wav")
+    samples = load_audio(SAMPLE_AUDIO)
     features = compute_features(samples, FPS)
     for mode in MODES:
         jaw = generate_motion(features, MotionSettings(lipsync_mode=mode), samples)["jawOpen"]
@@ -191,9 +190,6 @@ def test_acoustic_closures_need_a_dip_inside_speech():
 # --------------------------------------------------------------------------- rendered
 
 
-PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
-
-
 @pytest.fixture(scope="module", params=["astronaut.png", "sad.png", "art_1.png"])
 def rendered(request, known):
     """Render only the frames the checks need, and measure them with the landmark model."""
@@ -201,11 +197,7 @@ def rendered(request, known):
     from core.face.portrait import load_image
     from core.render.warp import WarpRenderer
 
-    path = ROOT / "samples" / request.param
-    if request.param != "astronaut.png":
-        path = PORTRAITS / request.param
-        if not path.exists():
-            pytest.skip(f"{path} is not available (shared test data missing)")
+    path = portrait_path(request.param)
     meta, samples, features = known
     track = generate_motion(features, MotionSettings(seed=0, motion_intensity=0.0), samples)
     gap = _gap(track)
@@ -271,7 +263,7 @@ def test_rendered_head_is_still_at_intensity_zero(known):
 
     _, samples, features = known
     analyzer = FaceAnalyzer()
-    image = load_image(ROOT / "samples" / "astronaut.png")
+    image = load_image(SAMPLE_IMAGE)
     renderer = WarpRenderer(image, analyzer.analyze(image))
     rigid = [1, 4, 5, 6, 8, 9, 10, 151, 168, 195, 197]  # nose bridge, nose tip, forehead
     frames = [40, 110, 180, 250]
@@ -403,7 +395,7 @@ def test_auto_mode_sings_with_the_acoustic_route():
     track = generate_motion(features, MotionSettings(), sung)
     assert track.meta["lipsync_mode"] == "acoustic"
     assert "singing" in track.meta["notes"][0]
-    speech = load_audio(ROOT / "samples" / "speech.wav")
+    speech = load_audio(SAMPLE_AUDIO)
     assert lipsync.sustained_share(compute_features(speech, FPS)) < 0.3
     if phonemes.availability() is None:
         track = generate_motion(compute_features(speech, FPS), MotionSettings(), speech)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import portrait_path
 
 from core.face.analyzer import FaceAnalyzer
 from core.face.portrait import load_image
@@ -13,15 +12,9 @@ from core.face.regions import EYES
 from core.quality.evaluate import measure_eyes
 from core.render.warp import WarpRenderer
 
-ROOT = Path(__file__).resolve().parents[1]
-PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
-
 
 def _portrait(name: str) -> np.ndarray:
-    path = ROOT / "samples" / name if name == "astronaut.png" else PORTRAITS / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available (shared test data missing)")
-    return load_image(path)
+    return load_image(portrait_path(name))
 
 
 @pytest.fixture(scope="module")

@@ -4,33 +4,18 @@ the evaluation command, run as users run them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import VasaError
 from core.quality.contact_sheet import sheet_frames
 from core.take.generate import Settings, generate
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
-SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
-
-
-def run_cli(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def _read(path: Path) -> np.ndarray:

@@ -1,19 +1,16 @@
-"""Quality gates measured on rendered frames of the shared portraits (photos and paintings):
+"""Quality gates measured on rendered frames of the test portraits (photos and paintings):
 the landmark model must see the head, mouth and eyes follow the MotionTrack."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import portrait_path
 
 from core.face.analyzer import FaceAnalyzer
 from core.face.portrait import load_image
 from core.quality.evaluate import FrameMeter, evaluate_frames, sweep_track
 from core.render.warp import WarpRenderer
 
-ROOT = Path(__file__).resolve().parents[1]
-PORTRAITS = ROOT.parent / "shared" / "data" / "portraits"
 NAMES = ["astronaut.png", "sad.png", "happy.png", "people_0.png", "art_1.png", "full_body_1.png"]
 
 
@@ -24,10 +21,7 @@ def analyzer():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_rendered_frames_follow_the_track(name, analyzer):
-    path = ROOT / "samples" / name if name == "astronaut.png" else PORTRAITS / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available (shared test data missing)")
-    image = load_image(path)
+    image = load_image(portrait_path(name))
     face = analyzer.analyze(image)
     renderer = WarpRenderer(image, face)
     track = sweep_track(steps=7)

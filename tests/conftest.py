@@ -1,0 +1,64 @@
+"""Paths, fixtures and helpers shared by the tests.
+
+Every input the tests need is in the repository: the bundled samples in ``samples/`` and the
+test inputs in ``tests/data/`` (see ``tests/data/README.md`` for where each file comes from).
+Test modules import the constants and helpers from here (``from conftest import ...``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+SAMPLES = REPO / "samples"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+SAMPLE_IMAGE = SAMPLES / "astronaut.png"
+SAMPLE_AUDIO = SAMPLES / "speech.wav"
+PORTRAITS_DIR = DATA / "portraits"
+PAUSES_AUDIO = DATA / "audio" / "espeak_pauses.wav"
+SAD_IMAGE = PORTRAITS_DIR / "sad.png"
+
+
+def portrait_path(name: str) -> Path:
+    """A test portrait by name, with or without ``.png``: ``astronaut`` is the bundled sample,
+    the others (art_1, art_16, full_body_1, happy, people_0, sad) are in tests/data/portraits."""
+    stem = name.removesuffix(".png")
+    return SAMPLE_IMAGE if stem == "astronaut" else PORTRAITS_DIR / f"{stem}.png"
+
+
+def shared_path(relative: str | Path) -> Path:
+    """A file under ``<repo>/../shared/data`` for inputs too large to commit.
+
+    When the file is absent the test is skipped, except under CI (``CI=true``), where a
+    missing input is a failure: CI must not pass by skipping."""
+    path = SHARED_DATA / relative
+    if path.is_file():
+        return path
+    reason = f"{path} is not present (needs the shared test data in <repo>/../shared/data)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def run_cli(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    """``python -m core ARGS`` in a subprocess from the repository root, as users run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "core", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def espeak_pauses() -> Path:
+    """9.6 s of espeak-ng speech with silences of 1.2 s and 0.8 s (tests/data/audio)."""
+    return PAUSES_AUDIO
