@@ -14,7 +14,7 @@ from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
 from core.audio import SAMPLE_RATE, load_audio
 from core.motion.procedural import CONTROLS, MotionSettings
 from core.motion.track import MotionTrack
-from core.take.generate import Settings
+from core.take.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +34,28 @@ def generate_cli(clip: Path, out: Path, *flags: str):
 
 def test_settings_carry_every_motion_control():
     settings = Settings(
-        seed=5,
-        motion_intensity=0.3,
-        lipsync_strength=0.7,
-        blink_rate_per_min=20.0,
-        lipsync_mode="acoustic",
-        gaze_yaw=4.0,
-        gaze_pitch=-3.0,
-        head_scale=1.2,
-        emotion="sad",
-        emotion_intensity=0.4,
+        motion=MotionSettings(
+            seed=5,
+            motion_intensity=0.3,
+            lipsync_strength=0.7,
+            blink_rate_per_min=20.0,
+            lipsync_mode="acoustic",
+            gaze_yaw=4.0,
+            gaze_pitch=-3.0,
+            head_scale=1.2,
+            emotion="sad",
+            emotion_intensity=0.4,
+        )
     )
-    motion = settings.motion()
-    for f in fields(MotionSettings):
-        assert getattr(motion, f.name) == getattr(settings, f.name), f.name
-    assert set(CONTROLS) <= {f.name for f in fields(Settings)}
+    # The take settings hold the motion controls (no copies) and round-trip through run.json.
+    assert set(CONTROLS) == {f.name for f in fields(MotionSettings)}
+    assert not set(CONTROLS) & {f.name for f in fields(Settings)}
+    again = Settings.from_dict(json.loads(json.dumps(settings.to_dict())))
+    assert again == settings and again.motion.emotion == "sad" and again.seed == 5
+    # A take recorded before the controls were grouped (flat keys) still reads back.
+    flat = {k: v for k, v in settings.to_dict().items() if k != "motion"}
+    flat |= settings.to_dict()["motion"]
+    assert Settings.from_dict(flat) == settings
 
 
 def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
@@ -74,7 +81,7 @@ def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
     done = generate_cli(clip, out, *flags)
     assert done.returncode == 0, done.stderr
     record = json.loads((out / "run.json").read_text())
-    s = record["settings"]
+    s = record["settings"]["motion"]
     assert (s["lipsync_mode"], s["gaze_yaw"], s["gaze_pitch"], s["head_scale"]) == (
         "acoustic",
         7.0,
@@ -108,7 +115,7 @@ def test_auto_mode_notes_a_fallback_in_run_json(clip: Path, tmp_path: Path, monk
         lambda: "PocketSphinx is not installed (test); the acoustic lip sync was used.",
     )
     out = tmp_path / "take"
-    result = generate(SAMPLE_IMAGE, clip, out, Settings(lipsync_mode="auto"))
+    result = generate(SAMPLE_IMAGE, clip, out, Settings(motion=MotionSettings(lipsync_mode="auto")))
     record = json.loads((out / "run.json").read_text())
     assert record["motion"]["lipsync_mode"] == "acoustic"
     assert record["motion"]["notes"] == [phonemes.availability()]

@@ -1,4 +1,4 @@
-"""End-to-end tests for core.pipeline.generate: files on disk, run.json, lip sync measured on
+"""End-to-end tests for core.take.generate: files on disk, run.json, lip sync measured on
 the rendered frames, determinism, cancellation, bad inputs and outputs."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import json
 import math
 import re
 import threading
-from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -25,11 +24,11 @@ from core.face.portrait import load_image
 from core.motion.procedural import MotionSettings, generate_motion
 from core.motion.track import STANDARD_CHANNELS, MotionTrack
 from core.render.deform import Deformer
-from core.render.warp import head_region
+from core.render.warp import WarpRenderer, head_region
 from core.take import frames as frames_io
-from core.take import generate as pipeline
 from core.take.frames import read_png_text
-from core.take.generate import Settings, generate
+from core.take.generate import generate
+from core.take.settings import Settings
 
 FRAME_RE = re.compile(r"frame_(\d{6})\.png")
 
@@ -147,7 +146,7 @@ def espeak_take(tmp_path_factory, analyzer):
 def astro_take(tmp_path_factory, clips):
     """One second of speech on the bundled astronaut, seed 0."""
     out = tmp_path_factory.mktemp("astro") / "take"
-    result = generate(SAMPLE_IMAGE, clips[1.0], out, Settings(seed=0))
+    result = generate(SAMPLE_IMAGE, clips[1.0], out, Settings(motion=MotionSettings(seed=0)))
     return {"result": result, "out": out, "audio": clips[1.0]}
 
 
@@ -185,7 +184,7 @@ def test_run_json_records_the_take(espeak_take):
     assert record["inputs"]["audio"]["duration_s"] == pytest.approx(
         espeak_take["duration"], abs=1e-3
     )
-    assert record["settings"] == asdict(Settings(fps=25.0))
+    assert record["settings"] == Settings(fps=25.0).to_dict()
     assert record["seed"] == 0 and record["fps"] == 25.0
     assert isinstance(record["provider"], str) and record["provider"]
     assert record["provider"] == espeak_take["result"].provider
@@ -195,7 +194,12 @@ def test_run_json_records_the_take(espeak_take):
     assert timings["total"] >= timings["render"]
     assert set(record["versions"]) >= {"engine", "python", "numpy", "onnxruntime", "opencv"}
     assert all(record["versions"].values())
-    assert record["frames"] == {"folder": "frames", "pattern": "frame_%06d.png", "first": 1}
+    assert record["frames"] == {
+        "folder": "frames",
+        "pattern": "frame_%06d.png",
+        "first": 1,
+        "format": "png",
+    }
     assert record["started_at"] <= record["finished_at"]
 
 
@@ -290,7 +294,7 @@ def test_pixels_outside_the_head_region_are_untouched(astro_take, analyzer):
 def test_same_seed_same_take_other_seed_other_motion(astro_take, tmp_path: Path):
     first = astro_take["out"]
     again = tmp_path / "again"
-    generate(SAMPLE_IMAGE, astro_take["audio"], again, Settings(seed=0))
+    generate(SAMPLE_IMAGE, astro_take["audio"], again, Settings(motion=MotionSettings(seed=0)))
     a = MotionTrack.load(first / "motion.npz")
     b = MotionTrack.load(again / "motion.npz")
     assert a.channels == b.channels
@@ -301,7 +305,7 @@ def test_same_seed_same_take_other_seed_other_motion(astro_take, tmp_path: Path)
         assert (first / "frames" / name).read_bytes() == (again / "frames" / name).read_bytes()
 
     other = tmp_path / "other"
-    generate(SAMPLE_IMAGE, astro_take["audio"], other, Settings(seed=1))
+    generate(SAMPLE_IMAGE, astro_take["audio"], other, Settings(motion=MotionSettings(seed=1)))
     c = MotionTrack.load(other / "motion.npz")
     assert np.abs(c["head_yaw"] - a["head_yaw"]).max() > 0.1
     assert np.array_equal(c["jawOpen"], a["jawOpen"])  # the mouth follows the audio only
@@ -478,11 +482,13 @@ def test_existing_take_is_protected_then_replaced(clips, tmp_path: Path):
     assert len(frame_files(out)) == 25
 
     with pytest.raises(OutputError, match="--overwrite") as info:
-        generate(SAMPLE_IMAGE, clips[0.6], out, Settings(seed=3))
+        generate(SAMPLE_IMAGE, clips[0.6], out, Settings(motion=MotionSettings(seed=3)))
     assert one_sentence(str(info.value), out)
     assert _snapshot(out) == before
 
-    result = generate(SAMPLE_IMAGE, clips[0.6], out, Settings(seed=3, overwrite=True))
+    result = generate(
+        SAMPLE_IMAGE, clips[0.6], out, Settings(motion=MotionSettings(seed=3), overwrite=True)
+    )
     assert result.status == "complete" and result.frames_written == 15
     assert_numbered_without_gaps(out, 15)  # no stale frames 16..25 from the old take
     record = run_json(out)
@@ -522,7 +528,7 @@ def test_full_disk_is_a_clear_error(clips, tmp_path: Path, monkeypatch):
 
 def test_unexpected_error_is_not_recorded_as_complete(clips, tmp_path: Path, monkeypatch):
     out = tmp_path / "take"
-    real_render = pipeline.WarpRenderer.render
+    real_render = WarpRenderer.render
     calls = []
 
     def render(self, channels):
@@ -531,7 +537,7 @@ def test_unexpected_error_is_not_recorded_as_complete(clips, tmp_path: Path, mon
             raise RuntimeError("renderer exploded")
         return real_render(self, channels)
 
-    monkeypatch.setattr(pipeline.WarpRenderer, "render", render)
+    monkeypatch.setattr(WarpRenderer, "render", render)
     with pytest.raises(RuntimeError, match="renderer exploded"):
         generate(SAMPLE_IMAGE, clips[0.6], out, Settings())
     record = run_json(out)

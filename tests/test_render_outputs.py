@@ -15,7 +15,8 @@ from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import VasaError
 from core.quality.contact_sheet import sheet_frames
-from core.take.generate import Settings, generate
+from core.take.generate import generate
+from core.take.settings import Settings
 
 
 def _read(path: Path) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Write the README's contact sheets and evaluation plot into docs/.
 
 docs/contact_sheet_photo.png (the bundled NASA portrait), docs/contact_sheet_painting.png
-(art_1.png from ../shared/data/portraits, SadTalker's examples, Apache-2.0) and
+(tests/data/portraits/art_1.png, SadTalker's examples, Apache-2.0) and
 docs/evaluate_painting.png (``evaluate --sweep`` on the painting).
 """
 
@@ -13,7 +13,7 @@ from core.quality.contact_sheet import write_contact_sheet
 from core.quality.evaluate import evaluate_take, render_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-PAINTING = ROOT.parent / "shared" / "data" / "portraits" / "art_1.png"
+PAINTING = ROOT / "tests" / "data" / "portraits" / "art_1.png"
 
 
 def main() -> None:
