@@ -110,7 +110,7 @@ def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
     return out
 
 
-def _cores() -> int:
+def _cores() -> int | None:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

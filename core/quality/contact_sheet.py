@@ -37,7 +37,7 @@ LABEL_H = 22
 
 def sheet_frames() -> list[tuple[str, dict[str, float]]]:
     """(label, channel values) of every tile, neutral first."""
-    tiles = [("neutral", {})]
+    tiles: list[tuple[str, dict[str, float]]] = [("neutral", {})]
     for name in STANDARD_CHANNELS:
         for value in EXTREMES.get(name, (1.0,)):
             if value == NEUTRAL.get(name, 0.0):

@@ -134,7 +134,7 @@ class FrameMeter:
         yaw, pitch, roll = rotation_angles(
             head_rotation(self.face.landmarks.astype(np.float64), lm.astype(np.float64))
         )
-        right, left = measure_eyes(self.analyzer, frame, lm)
+        right, left = eye_openings(self.analyzer.irises(frame, lm)[1])
         return FrameMeasure(True, yaw, pitch, roll, mouth_opening(lm), right, left, lm)
 
     def background_change(self, frame: np.ndarray) -> float:

@@ -6,6 +6,8 @@ nothing to paint; this is only where their control points go.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..face import regions as fr
@@ -13,7 +15,7 @@ from ..face import regions as fr
 BROW_OUTER_UP = 0.06  # face heights at the brow's outer end
 
 
-def move_brows(ch: dict[str, float], up: np.ndarray, fh: float, disp: np.ndarray) -> None:
+def move_brows(ch: Mapping[str, float], up: np.ndarray, fh: float, disp: np.ndarray) -> None:
     """Add the brows' displacement (upright face frame) to ``disp``. ``up``: the
     landmarks in the face frame; ``fh``: the face height in pixels."""
     inner = ch.get("browInnerUp", 0.0)

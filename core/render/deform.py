@@ -12,6 +12,7 @@ turns these into a dense warp. Sign conventions: see ``head`` and ``eyes``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -76,11 +77,11 @@ class Deformer:
         """How much of the jaw's drop each image point [..., 2] follows (``Mouth``)."""
         return self.mouth.jaw_share(xy, close)
 
-    def jaw_weights(self, ch: dict[str, float]) -> np.ndarray:
+    def jaw_weights(self, ch: Mapping[str, float]) -> np.ndarray:
         """[468] share of the jaw's drop each landmark follows this frame."""
         return self.mouth.jaw_weights(ch)
 
-    def jaw_vector(self, ch: dict[str, float]) -> np.ndarray:
+    def jaw_vector(self, ch: Mapping[str, float]) -> np.ndarray:
         """[2] image-pixel drop of everything that follows the jaw fully, this frame."""
         return self.mouth.jaw_vector(ch)
 
@@ -93,11 +94,11 @@ class Deformer:
         """[M, 2] image points on the outline where the head's influence ends."""
         return head.head_extent(self.frame)
 
-    def pose(self, ch: dict[str, float]) -> HeadPose:
+    def pose(self, ch: Mapping[str, float]) -> HeadPose:
         return head.pose(ch, self.frame, self.pivot)
 
     # -- per frame ---------------------------------------------------------------------
-    def expression(self, ch: dict[str, float]) -> np.ndarray:
+    def expression(self, ch: Mapping[str, float]) -> np.ndarray:
         """[N, 2] displacement in the upright face frame for expression channels."""
         disp = np.zeros((len(self.source), 2))
         self.mouth.move(ch, disp)
@@ -105,33 +106,35 @@ class Deformer:
         move_brows(ch, self.up, self.fh, disp)
         return disp
 
-    def expression_targets(self, ch: dict[str, float]) -> np.ndarray:
+    def expression_targets(self, ch: Mapping[str, float]) -> np.ndarray:
         """[N, 3] control points after the expression alone (z unchanged)."""
         moved = self.source.copy()
         moved[:, :2] += self.frame.from_face_vec(self.expression(ch))
         return moved
 
-    def targets(self, ch: dict[str, float]) -> np.ndarray:
+    def targets(self, ch: Mapping[str, float]) -> np.ndarray:
         """[N, 2] image-pixel positions of every control point for these channel values."""
         moved = self.expression_targets(ch)
         posed = self.pose(ch).apply(moved)
         w = self.head_weight(self.source[:, :2])[:, None]
         return moved[:, :2] + w * (posed - moved[:, :2])
 
-    def mouth_opening(self, ch: dict[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    def mouth_opening(self, ch: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
         """Top and bottom edges ([K, 2] image pixels, posed) of the newly opened gap between
         the lips, or None when the lips did not part beyond the photo's (``Mouth.opening``)."""
         return self.mouth.opening(self.source, self.expression_targets(ch), self.pose(ch))
 
-    def teeth_height(self, ch: dict[str, float]) -> float:
+    def teeth_height(self, ch: Mapping[str, float]) -> float:
         """Pixels of upper teeth to paint in the opened mouth this frame."""
         return self.mouth.teeth_height(self.pose(ch).scale)
 
-    def lid_lines(self, ch: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    def lid_lines(
+        self, ch: Mapping[str, float]
+    ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
         """Per eye with a blink: (open lid line, closed lid's edge, eye opening, blink),
         posed, in image pixels (``eyes.lid_lines``)."""
         return eyes.lid_lines(ch, self.expression_targets(ch), self.pose(ch), self.frame)
 
-    def gaze_shift(self, ch: dict[str, float]) -> np.ndarray:
+    def gaze_shift(self, ch: Mapping[str, float]) -> np.ndarray:
         """[2, 2] iris shift (image pixels, in the photo) for each eye, subject's right first."""
         return eyes.gaze_shift(ch, self.up, self.frame)

@@ -21,6 +21,7 @@ gaze_pitch > 0 looks up.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 
 import cv2
@@ -52,7 +53,7 @@ BLINKS = ("eyeBlinkRight", "eyeBlinkLeft")  # the channels of fr.EYES, in order
 
 
 # -- lids --------------------------------------------------------------------------------
-def move_lids(ch: dict[str, float], up: np.ndarray, disp: np.ndarray) -> None:
+def move_lids(ch: Mapping[str, float], up: np.ndarray, disp: np.ndarray) -> None:
     """Add the blinks' and eyeWide's displacement (upright face frame) to ``disp``: the
     skin below the brow follows a closing lid a little; eyeWide lifts the upper lid (and
     the skin above it a little less). ``up``: the landmarks in the face frame."""
@@ -66,7 +67,7 @@ def move_lids(ch: dict[str, float], up: np.ndarray, disp: np.ndarray) -> None:
 
 
 def lid_lines(
-    ch: dict[str, float], moved: np.ndarray, pose: HeadPose, frame: FaceFrame
+    ch: Mapping[str, float], moved: np.ndarray, pose: HeadPose, frame: FaceFrame
 ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
     """Per eye with a blink: (open lid line, closed lid's edge, eye opening, blink),
     posed, in image pixels. The lid covers the eye from the first line down to the
@@ -123,7 +124,7 @@ def paint_lid(
 
 
 # -- irises ------------------------------------------------------------------------------
-def gaze_shift(ch: dict[str, float], up: np.ndarray, frame: FaceFrame) -> np.ndarray:
+def gaze_shift(ch: Mapping[str, float], up: np.ndarray, frame: FaceFrame) -> np.ndarray:
     """[2, 2] iris shift (image pixels, in the photo) for each eye, subject's right first.
     ``up``: the landmarks in the face frame."""
     gaze = np.array(
@@ -253,7 +254,9 @@ class IrisLayer:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         h, w = patch.shape[:2]
         inside = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(inside, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        # The stub wants a Sequence color; cv2 takes a scalar for a one-channel image.
+        pts = [np.round(outline * 16).astype(np.int32)]
+        cv2.fillPoly(inside, pts, 255, cv2.LINE_AA, 4)  # type: ignore[call-overload]
         opening = cv2.GaussianBlur(inside.astype(np.float32) / 255, (0, 0), 0.6)
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
         dist = np.hypot(xs - centre[0], ys - centre[1])

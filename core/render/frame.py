@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -16,8 +17,12 @@ from ..face import regions as fr
 from ..face.source import SourceFace
 
 
-def smoothstep(x: np.ndarray) -> np.ndarray:
-    """0 below 0, 1 above 1, a smooth cubic between."""
+@overload
+def smoothstep(x: float) -> float: ...
+@overload
+def smoothstep(x: np.ndarray) -> np.ndarray: ...
+def smoothstep(x: float | np.ndarray) -> float | np.ndarray:
+    """0 below 0, 1 above 1, a smooth cubic between (elementwise for arrays)."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 

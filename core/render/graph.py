@@ -45,7 +45,7 @@ def build_warp_model(
         helper.make_tensor_value_info("palette", f32, [1, 3, len(PALETTE)]),
     ]
     output = helper.make_tensor_value_info("frame", TensorProto.UINT8, [height, width, 3])
-    consts = {
+    consts: dict[str, np.ndarray] = {
         "sizes": np.array([1, 2, height, width], np.int64),
         "half": np.array(0.5, np.float32),
         "axes0": np.array([0], np.int64),
@@ -126,7 +126,11 @@ def _to_hwc_uint8(name: str, out: str) -> list:
 
 
 def _paste(
-    whole: str, part: str, box: tuple[int, int, int, int], size: tuple[int, int], consts: dict
+    whole: str,
+    part: str,
+    box: tuple[int, int, int, int],
+    size: tuple[int, int],
+    consts: dict[str, np.ndarray],
 ) -> list:
     """Nodes putting ``part`` (uint8 [h, w, 3]) into ``whole`` at ``box``; the last node's
     output is the result (renamed by the caller)."""

@@ -14,6 +14,7 @@ head_x/head_y move it right/down in face widths.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +68,7 @@ def head_pivot(frame: FaceFrame, landmarks: np.ndarray) -> np.ndarray:
     return np.array([*frame.centre, landmarks[:, 2].mean() + PIVOT_BEHIND * frame.fw])
 
 
-def pose(ch: dict[str, float], frame: FaceFrame, pivot: np.ndarray) -> HeadPose:
+def pose(ch: Mapping[str, float], frame: FaceFrame, pivot: np.ndarray) -> HeadPose:
     """The head's pose for one frame's channel values."""
     return HeadPose(
         rotation(ch.get("head_yaw", 0.0), ch.get("head_pitch", 0.0), ch.get("head_roll", 0.0)),

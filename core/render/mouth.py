@@ -12,6 +12,8 @@ into the shared mask buffer (``overlays.Overlay``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import cv2
 import numpy as np
 
@@ -104,18 +106,18 @@ class Mouth:
         jaw[list(fr.MOUTH_CORNERS)] = 0.5 * LENS_CORNER * (1.0 - close)  # half the step
         return jaw
 
-    def jaw_weights(self, ch: dict[str, float]) -> np.ndarray:
+    def jaw_weights(self, ch: Mapping[str, float]) -> np.ndarray:
         """[468] ``landmark_jaw`` for this frame's mouthClose."""
         close = float(np.clip(ch.get("mouthClose", 0.0), 0.0, 1.0))
         return self.jaw_weight if close == 0.0 else self.landmark_jaw(close)
 
-    def jaw_vector(self, ch: dict[str, float]) -> np.ndarray:
+    def jaw_vector(self, ch: Mapping[str, float]) -> np.ndarray:
         """[2] image-pixel drop of everything that follows the jaw fully, this frame."""
         drop = ch.get("jawOpen", 0.0) * JAW_DROP * self.frame.fh
         return self.frame.from_face_vec(np.array([0.0, drop]))
 
     # -- the lips -----------------------------------------------------------------------
-    def move(self, ch: dict[str, float], disp: np.ndarray) -> None:
+    def move(self, ch: Mapping[str, float], disp: np.ndarray) -> None:
         """Add the jaw's and the lip shapes' displacement (upright face frame) to ``disp``
         ([N, 2], the landmarks first)."""
         lm = slice(0, self.n_landmarks)
@@ -156,7 +158,7 @@ class Mouth:
             disp[list(fr.LOWER_LIP), 1] -= roll * ROLL_LOWER * fh
             disp[list(fr.LIP_OUTER_LOWER[1:-1]), 1] -= roll * ROLL_LOWER * fh
 
-    def _close_and_press(self, ch: dict[str, float], disp: np.ndarray, jaw: float) -> None:
+    def _close_and_press(self, ch: Mapping[str, float], disp: np.ndarray, jaw: float) -> None:
         """mouthClose shuts the lips over an open jaw; mouthPress thins them, per side."""
         fh = self.frame.fh
         # mouthClose keeps the lower lip up (``jaw_share``); the upper lip comes down.

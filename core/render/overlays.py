@@ -57,6 +57,7 @@ class Overlay:
             np.round((p - [origin[0] - 0.5, origin[1] - 0.5]) * (1 << SUBPIXEL)).astype(np.int32)
             for p in polys
         ]
-        cv2.fillPoly(patch, pts, 255, lineType=cv2.LINE_AA, shift=SUBPIXEL)
+        # The stub wants a Sequence color; cv2 takes a scalar for a one-channel image.
+        cv2.fillPoly(patch, pts, 255, lineType=cv2.LINE_AA, shift=SUBPIXEL)  # type: ignore[call-overload]
         out = patch.astype(np.float32) / 255.0
         return cv2.GaussianBlur(out, (0, 0), blur) if blur > 0 else out

@@ -12,6 +12,7 @@ photo, untouched.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -253,7 +254,7 @@ class WarpRenderer(Renderer):
         """[1, 1, H, W] opacity of the painted mouth interior in this frame."""
         return self.overlay_region()[None, :1]
 
-    def _paint(self, channels: dict[str, float]) -> None:
+    def _paint(self, channels: Mapping[str, float]) -> None:
         """This frame's overlay masks: the opened mouth and the closing lids."""
         self.overlay.clear()
         d = self.deformer
@@ -270,7 +271,7 @@ class WarpRenderer(Renderer):
                 blink,
             )
 
-    def forward_field(self, channels: dict[str, float]) -> np.ndarray:
+    def forward_field(self, channels: Mapping[str, float]) -> np.ndarray:
         """[gh, gw, 2] where each grid point of the region moves to (pixels, forward)."""
         d = self.deformer
         expressed = d.expression_targets(channels)
@@ -293,7 +294,7 @@ class WarpRenderer(Renderer):
         field += self.grid_weight[..., None] * (posed - moved)
         return field.astype(np.float32)
 
-    def render_region(self, channels: dict[str, float]) -> np.ndarray:
+    def render_region(self, channels: Mapping[str, float]) -> np.ndarray:
         """The moving rectangle only, uint8 [h, w, 3]."""
         backward = self.tps.invert(self.forward_field(channels))
         inside = np.clip(backward + self.margin, 0.5, self.texture_size - 0.5)
@@ -308,7 +309,7 @@ class WarpRenderer(Renderer):
         }
         return self.session.run(None, feeds)[0]
 
-    def render(self, channels: dict[str, float]) -> np.ndarray:
+    def render(self, channels: Mapping[str, float]) -> np.ndarray:
         """A full frame (RGB uint8, the photo's size) for one frame's channel values."""
         frame = self.image.copy()
         r = self.region

@@ -29,7 +29,7 @@ def build_crop_model(height: int, width: int, out: int) -> bytes:
     """uint8 [height, width, 3] -> uint8 [out, out, 3], area-like (antialiased) resize."""
     inp = helper.make_tensor_value_info("crop", TensorProto.UINT8, [height, width, 3])
     outp = helper.make_tensor_value_info("frame", TensorProto.UINT8, [out, out, 3])
-    consts = {
+    consts: dict[str, np.ndarray] = {
         "sizes": np.array([out, out, 3], np.int64),
         "lo": np.array(0.0, np.float32),
         "hi": np.array(255.0, np.float32),
