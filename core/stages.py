@@ -52,7 +52,10 @@ class MotionGenerator(Protocol):
         samples: np.ndarray | None = None,
         progress: StageProgress | None = None,
     ) -> MotionTrack:
-        """One track with ``features.n_frames`` rows; deterministic for ``settings.seed``."""
+        """One track with ``features.n_frames`` rows; deterministic for ``settings.seed``.
+
+        ``meta`` should name the ``generator`` (and may hold ``lipsync_mode`` and ``notes``
+        for the user): ``run.json`` records them under ``motion``."""
         ...
 
 

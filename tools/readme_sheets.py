@@ -22,7 +22,7 @@ def main() -> None:
         ROOT / "samples" / "astronaut.png", docs / "contact_sheet_photo.png", tile=144
     )
     if not PAINTING.exists():
-        raise SystemExit(f"{PAINTING} is missing: the painting's sheet needs the shared data")
+        raise SystemExit(f"{PAINTING} is missing: restore it from git")
     write_contact_sheet(PAINTING, docs / "contact_sheet_painting.png", tile=144)
     with tempfile.TemporaryDirectory() as tmp:
         take = render_sweep(PAINTING, Path(tmp) / "sweep")

@@ -21,56 +21,31 @@ class Emotion:
     gaze_pitch_deg: float = 0.0
 
 
+def _both(**stems: float) -> dict[str, float]:
+    """The same offset on both sides: ``_both(mouthSmile=0.45)`` sets Left and Right."""
+    return {f"{stem}{side}": v for stem, v in stems.items() for side in ("Left", "Right")}
+
+
 EMOTIONS = {
     "neutral": Emotion(),
     "happy": Emotion(
-        {
-            "mouthSmileLeft": 0.45,
-            "mouthSmileRight": 0.45,
-            "browInnerUp": 0.1,
-            "eyeBlinkLeft": 0.12,
-            "eyeBlinkRight": 0.12,
-        },
+        _both(mouthSmile=0.45, eyeBlink=0.12) | {"browInnerUp": 0.1},
         head_pitch_deg=1.0,
         head_motion=1.15,
     ),
     "sad": Emotion(
-        {
-            "mouthFrownLeft": 0.45,
-            "mouthFrownRight": 0.45,
-            "browInnerUp": 0.55,
-            "eyeBlinkLeft": 0.2,
-            "eyeBlinkRight": 0.2,
-            "mouthPressLeft": 0.1,
-            "mouthPressRight": 0.1,
-        },
+        _both(mouthFrown=0.45, eyeBlink=0.2, mouthPress=0.1) | {"browInnerUp": 0.55},
         head_pitch_deg=-3.0,
         head_motion=0.6,
         gaze_pitch_deg=-4.0,
     ),
     "angry": Emotion(
-        {
-            "browDownLeft": 0.6,
-            "browDownRight": 0.6,
-            "mouthFrownLeft": 0.2,
-            "mouthFrownRight": 0.2,
-            "mouthPressLeft": 0.25,
-            "mouthPressRight": 0.25,
-            "eyeBlinkLeft": 0.12,
-            "eyeBlinkRight": 0.12,
-        },
+        _both(browDown=0.6, mouthFrown=0.2, mouthPress=0.25, eyeBlink=0.12),
         head_pitch_deg=-1.5,
         head_motion=1.2,
     ),
     "surprised": Emotion(
-        {
-            "browInnerUp": 0.6,
-            "browOuterUpLeft": 0.6,
-            "browOuterUpRight": 0.6,
-            "eyeWideLeft": 0.5,
-            "eyeWideRight": 0.5,
-            "jawOpen": 0.08,
-        },
+        _both(browOuterUp=0.6, eyeWide=0.5) | {"browInnerUp": 0.6, "jawOpen": 0.08},
         head_pitch_deg=1.5,
         head_motion=1.1,
     ),

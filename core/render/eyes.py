@@ -33,6 +33,7 @@ from ..face import regions as fr
 from ..face.source import SourceFace
 from ..runtime.sessions import Runtime
 from .frame import FaceFrame, smoothstep
+from .graph import grid_sample
 from .head import HeadPose
 from .overlays import LASH, LID, Overlay
 
@@ -166,14 +167,7 @@ def build_iris_model(height: int, width: int) -> bytes:
     output = helper.make_tensor_value_info("eyes", f32, [2, 3, height, width])
     split = helper.make_tensor("split", TensorProto.INT64, [2], [3, 1])
     nodes = [
-        helper.make_node(
-            "GridSample",
-            ["iris", "grid"],
-            ["moved"],
-            mode="bilinear",
-            padding_mode="zeros",
-            align_corners=0,
-        ),
+        grid_sample("iris", "grid", "moved"),
         helper.make_node("Split", ["moved", "split"], ["rgb", "alpha"], axis=1),
         helper.make_node("Mul", ["alpha", "opening"], ["cover"]),
         helper.make_node("Sub", ["rgb", "base"], ["diff"]),

@@ -77,14 +77,7 @@ def build_warp_model(
         # border or reflection on CPU); the texture carries a margin so that it is never
         # reached. Past the picture's edge the margin holds the mirrored photo: where the
         # head moves away from the edge, hair and background come in, not a streak.
-        helper.make_node(
-            "GridSample",
-            ["image", "grid_nhwc"],
-            ["warped"],
-            mode="bilinear",
-            padding_mode="zeros",
-            align_corners=0,
-        ),
+        grid_sample("image", "grid_nhwc", "warped"),
         helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
         helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
         helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),
@@ -113,6 +106,14 @@ def build_warp_model(
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def grid_sample(image: str, grid: str, out: str) -> onnx.NodeProto:
+    """Bilinear GridSample with zero padding and without align_corners: ONNX Runtime's fast
+    path (about 4x quicker on CPU than border or reflection padding)."""
+    return helper.make_node(
+        "GridSample", [image, grid], [out], mode="bilinear", padding_mode="zeros", align_corners=0
+    )
 
 
 def _to_hwc_uint8(name: str, out: str) -> list:

@@ -2,7 +2,7 @@
 
 ``sessions`` is the only module in the project that imports ``onnxruntime`` (providers,
 threads, cached sessions, what ran where and why); ``packs`` opens and verifies a model pack
-folder against its profile's tensor contract; ``profiles`` is the registry of profiles and
-the one factory (``open_stages``) that turns a pack into the stage implementations its
-profile names.
+folder against its profile's tensor contract; ``profiles`` is the registry of profiles (what
+a pack of each kind holds and which stages it runs); ``factory`` is the one factory
+(``open_stages``) that turns a pack into the stage implementations its profile names.
 """

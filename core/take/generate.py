@@ -156,7 +156,7 @@ def generate(
         },
         seed=settings.seed,
         face=face.to_dict(),
-        motion={key: track.meta[key] for key in ("generator", "lipsync_mode", "notes")},
+        motion={key: track.meta.get(key) for key in ("generator", "lipsync_mode", "notes")},
         crop512=(
             {"folder": outputs.folders(settings.output)[-1], **crop.describe()} if crop else None
         ),

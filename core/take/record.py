@@ -111,30 +111,15 @@ class RunRecord:
         return cls(**data)
 
 
-@dataclass(frozen=True)
 class TakeFolder:
     """One take's folder: paths, the record, the motion, the frame files."""
 
-    path: Path
-
     def __init__(self, path: str | Path):
-        object.__setattr__(self, "path", Path(path))
-
-    @property
-    def run_json(self) -> Path:
-        return self.path / RUN_JSON
-
-    @property
-    def motion_npz(self) -> Path:
-        return self.path / MOTION_NPZ
-
-    @property
-    def frames_dir(self) -> Path:
-        return self.path / FRAMES_DIR
-
-    @property
-    def staging(self) -> Path:
-        return self.path / STAGING_DIR
+        self.path = Path(path)
+        self.run_json = self.path / RUN_JSON
+        self.motion_npz = self.path / MOTION_NPZ
+        self.frames_dir = self.path / FRAMES_DIR
+        self.staging = self.path / STAGING_DIR  # a re-render's frames until they are done
 
     def frame_path(self, index: int, fmt: str, folder: str = FRAMES_DIR) -> Path:
         """File of frame ``index`` (1-based) in ``folder``."""
