@@ -15,10 +15,9 @@ from pathlib import Path
 import bpy
 
 from ..core.motion.procedural import MotionSettings
-from ..core.motion.track import MotionTrack
 from ..core.runtime import sessions as runtime
-from ..core.take.frames import frame_name
 from ..core.take.generate import generate
+from ..core.take.record import TakeFolder
 from ..core.take.settings import Settings
 from . import curves, plane, sources, takes, vse
 from .jobs import Job
@@ -155,10 +154,11 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
     state = scene.talking_head
     plane_obj = bpy.data.objects.get(inputs.plane) if inputs.plane else None
     original = bpy.data.images.get(inputs.original_image) if inputs.original_image else None
-    track = MotionTrack.load(p.folder / "motion.npz")
-    fmt = p.settings.frame_format
-    frames = [result.frames_dir / frame_name(i, fmt) for i in range(1, track.n_frames + 1)]
-    plane.write_hold_frame(result.frames_dir, fmt)
+    take = TakeFolder(p.folder)
+    record, track = take.read()
+    fmt = record.frames.format
+    frames = [take.frame_path(i, fmt) for i in range(1, track.n_frames + 1)]
+    plane.write_hold_frame(take.frames_dir, fmt)
     duration = min(inputs.frame_final_duration, track.n_frames - inputs.frame_offset_start)
     start = inputs.frame_final_start
     channel = vse.free_channel(scene, inputs.channel, start, start + duration)
@@ -166,7 +166,7 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
         scene, p.take, frames, channel, inputs.frame_start, inputs.frame_offset_start, duration
     )
     made.append(("strip", strip))
-    strip.directory = takes.portable(result.frames_dir) + "/"
+    strip.directory = takes.portable(take.frames_dir) + "/"
 
     collection = (
         plane_obj.users_collection[0]

@@ -14,7 +14,7 @@ import bpy
 
 from ..core.errors import VasaError
 from ..core.motion.track import MotionTrack
-from ..core.take.record import FRAMES_DIR, TakeFolder
+from ..core.take.record import TakeFolder
 from ..core.take.rerender import changed_frames, rerender
 from . import compat, curves, plane, takes, vse
 from .jobs import Job
@@ -52,7 +52,7 @@ def make_job(p: RerenderPlan) -> Job:
 
 def refresh(scene: bpy.types.Scene, take) -> None:
     """Show the new frames: drop cached images of the strip and the plane's texture."""
-    plane.write_hold_frame(takes.absolute(take.folder) / FRAMES_DIR, take.frame_format)
+    plane.write_hold_frame(TakeFolder(takes.absolute(take.folder)).frames_dir, take.frame_format)
     strip = compat.find_strip(scene, take.strip)
     if strip is not None:
         vse.refresh_strip(strip)
