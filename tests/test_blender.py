@@ -24,7 +24,7 @@ import soundfile as sf
 from core.audio import SAMPLE_RATE, load_audio
 from core.face.analyzer import FaceAnalyzer
 from core.motion.track import STANDARD_CHANNELS, MotionTrack
-from core.runtime.packs import open_pack
+from core.runtime.factory import landmark_meter
 
 if importlib.util.find_spec("bpy") is None:
     pytest.skip("the bpy module (requirements-dev.txt) is needed", allow_module_level=True)
@@ -274,7 +274,7 @@ def test_rerender_renders_only_what_the_curves_changed(extension_zip, clip, tmp_
 
     assert differ(r["before"], r["after_yaw"]) == yaw_keys
     np.testing.assert_allclose(np.degrees(r["rotation_synced"]), 18.0, atol=1e-3)
-    analyzer = FaceAnalyzer(open_pack(None))
+    analyzer = landmark_meter()
     frames = folder / "frames"
     turned = [nose_offsets(frames / f"frame_{k + 1:06d}.png", analyzer)[0] for k in yaw_keys]
     kept = [nose_offsets(frames / f"frame_{k + 1:06d}.png", analyzer)[0] for k in (2, 12)]

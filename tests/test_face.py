@@ -21,6 +21,7 @@ from core.face.portrait import MAX_SIDE, MIN_SIDE, load_image, to_rgb8
 from core.face.regions import LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
 from core.face.roi import Roi, roi_from_keypoints
 from core.face.source import SourceFace
+from core.runtime.factory import landmark_meter
 from core.runtime.packs import open_pack
 
 PORTRAITS = ("astronaut", "art_1", "art_16", "full_body_1", "happy", "people_0", "sad")
@@ -52,7 +53,7 @@ def portrait(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer()
+    return landmark_meter()
 
 
 @pytest.fixture(scope="module")

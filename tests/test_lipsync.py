@@ -18,6 +18,7 @@ from core.audio import compute_features, load_audio, phonemes
 from core.errors import VasaError
 from core.motion import lipsync
 from core.motion.procedural import MotionSettings, generate_motion
+from core.runtime.factory import landmark_meter
 
 SYLLABLES = DATA / "lipsync_syllables.wav"
 FPS = 25.0
@@ -193,7 +194,6 @@ def test_acoustic_closures_need_a_dip_inside_speech():
 @pytest.fixture(scope="module", params=["astronaut.png", "sad.png", "art_1.png"])
 def rendered(request, known):
     """Render only the frames the checks need, and measure them with the landmark model."""
-    from core.face.analyzer import FaceAnalyzer
     from core.face.portrait import load_image
     from core.render.warp import WarpRenderer
 
@@ -201,7 +201,7 @@ def rendered(request, known):
     meta, samples, features = known
     track = generate_motion(features, MotionSettings(seed=0, motion_intensity=0.0), samples)
     gap = _gap(track)
-    analyzer = FaceAnalyzer()
+    analyzer = landmark_meter()
     image = load_image(path)
     renderer = WarpRenderer(image, analyzer.analyze(image))
 
@@ -257,12 +257,11 @@ def test_rendered_lips_rounder_on_oo_than_on_ee(rendered):
 
 def test_rendered_head_is_still_at_intensity_zero(known):
     """Measured on frames: intensity 0 leaves the upper face where it is; 1 moves it."""
-    from core.face.analyzer import FaceAnalyzer
     from core.face.portrait import load_image
     from core.render.warp import WarpRenderer
 
     _, samples, features = known
-    analyzer = FaceAnalyzer()
+    analyzer = landmark_meter()
     image = load_image(SAMPLE_IMAGE)
     renderer = WarpRenderer(image, analyzer.analyze(image))
     rigid = [1, 4, 5, 6, 8, 9, 10, 151, 168, 195, 197]  # nose bridge, nose tip, forehead

@@ -25,6 +25,7 @@ from core.motion.procedural import MotionSettings, generate_motion
 from core.motion.track import STANDARD_CHANNELS, MotionTrack
 from core.render.deform import Deformer
 from core.render.warp import WarpRenderer, head_region
+from core.runtime.factory import landmark_meter
 from core.take import frames as frames_io
 from core.take.frames import read_png_text
 from core.take.generate import generate
@@ -103,7 +104,7 @@ def one_sentence(message: str, *paths: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer()
+    return landmark_meter()
 
 
 @pytest.fixture(scope="module")

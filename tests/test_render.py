@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from conftest import portrait_path
 
-from core.face.analyzer import FaceAnalyzer
 from core.face.portrait import load_image
 from core.face.regions import EYES
 from core.quality.evaluate import measure_eyes
 from core.render.warp import WarpRenderer
+from core.runtime.factory import landmark_meter
 
 
 def _portrait(name: str) -> np.ndarray:
@@ -19,7 +19,7 @@ def _portrait(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def analyzer():
-    return FaceAnalyzer()
+    return landmark_meter()
 
 
 @pytest.fixture(scope="module", params=["astronaut.png", "sad.png", "art_1.png"])

@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 from conftest import portrait_path
 
-from core.face.analyzer import FaceAnalyzer
 from core.face.portrait import load_image
 from core.quality.evaluate import FrameMeter, evaluate_frames, sweep_track
 from core.render.warp import WarpRenderer
+from core.runtime.factory import landmark_meter
 
 NAMES = ["astronaut.png", "sad.png", "happy.png", "people_0.png", "art_1.png", "full_body_1.png"]
 
 
 @pytest.fixture(scope="module")
 def analyzer():
-    return FaceAnalyzer()
+    return landmark_meter()
 
 
 @pytest.mark.parametrize("name", NAMES)

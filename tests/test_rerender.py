@@ -16,9 +16,8 @@ import soundfile as sf
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import VasaError
-from core.face.analyzer import FaceAnalyzer
 from core.motion.track import MotionTrack
-from core.runtime.packs import open_pack
+from core.runtime.factory import landmark_meter
 from core.take.frames import frame_name
 from core.take.generate import generate
 from core.take.record import STAGING_DIR, TakeFolder
@@ -55,7 +54,7 @@ def take(tmp_path: Path, clip: Path) -> Path:
 def head_yaw_measured(path: Path) -> float:
     """Horizontal offset of the nose tip from the face-box centre, in face widths."""
     rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-    face = FaceAnalyzer(open_pack(None)).analyze(rgb, path.name)
+    face = landmark_meter().analyze(rgb, path.name)
     xs = face.landmarks[:, 0]
     return float((face.landmarks[1, 0] - (xs.min() + xs.max()) / 2) / (xs.max() - xs.min()))
 

@@ -8,16 +8,19 @@ mediapipe is needed at run time.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ..errors import ImageError
-from ..runtime.packs import ModelPack, open_pack
 from . import detect as face_detect
 from .detect import Detection
 from .roi import Roi, roi_from_keypoints
 from .source import SourceFace
+
+if TYPE_CHECKING:
+    from ..runtime.packs import ModelPack
 
 LANDMARK_INPUT = 192
 IRIS_INPUT = 64
@@ -33,8 +36,8 @@ def _sigmoid(x: float) -> float:
 class FaceAnalyzer:
     """Finds the (largest) face in an RGB uint8 image and measures it."""
 
-    def __init__(self, pack: ModelPack | None = None):
-        self.pack = pack or open_pack()
+    def __init__(self, pack: ModelPack):
+        self.pack = pack
         self._detector = self.pack.session("face_detector")
         self._landmarker = self.pack.session("face_landmarks")
         self._iris = self.pack.session("iris_landmarks")
