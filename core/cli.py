@@ -47,7 +47,7 @@ FLAG_ALIASES = {"motion_intensity": "--intensity", "blink_rate_per_min": "--blin
 
 def _add_motion_controls(p: argparse.ArgumentParser) -> None:
     """One flag per motion control, with type, choices and help from ``CONTROLS``."""
-    from .motion.procedural import CONTROLS
+    from .motion.settings import CONTROLS
 
     group = p.add_argument_group("motion controls (units, ranges and defaults: docs/motion.md)")
     for name, control in CONTROLS.items():
@@ -110,7 +110,7 @@ def _add_generate(sub) -> None:
 
 
 def _generate(args) -> int:
-    from .motion.procedural import CONTROLS, MotionSettings
+    from .motion.settings import CONTROLS, MotionSettings
     from .take.frames import frame_pattern_printf
     from .take.generate import generate
     from .take.settings import Settings

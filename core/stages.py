@@ -17,7 +17,7 @@ import numpy as np
 
 from .audio import AudioFeatures
 from .face.source import SourceFace
-from .motion.procedural import MotionSettings
+from .motion.settings import MotionSettings
 from .motion.track import MotionTrack
 
 __all__ = [

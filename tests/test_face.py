@@ -1,5 +1,5 @@
 """Tests for the face analysis stack: detector decode, converted models, landmarks, irises,
-and reading portraits (core.face, core.face_detect, core.face_geometry, core.image).
+and reading portraits (core.face, core.face.detect, core.face.roi, core.face.portrait).
 
 The FaceAnalyzer is created once per module; every analysis runs on CPU in ~50 ms.
 """
@@ -442,7 +442,7 @@ def test_load_real_portrait():
     assert image.flags.c_contiguous
 
 
-# -- rotated crops (core.face_geometry) -----------------------------------------------------
+# -- rotated crops (core.face.roi) -----------------------------------------------------
 def test_roi_matrices_are_inverse_and_rotate_clockwise():
     roi = Roi(120.0, 80.0, 64.0, np.radians(30))
     crop, uncrop = roi.crop_matrix(32), roi.uncrop_matrix(32)

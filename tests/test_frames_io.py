@@ -1,4 +1,4 @@
-"""Tests for core.frames_io: PNG provenance text, the threaded frame writer, atomic JSON."""
+"""Tests for core.take.frames: PNG provenance text, the threaded frame writer, atomic JSON."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from core.errors import OutputError, VasaError
-from core.take import frames as frames_io
+from core.take import frames as take_frames
 from core.take.frames import (
     FRAME_PATTERN,
     FrameWriter,
@@ -126,7 +126,7 @@ def test_write_atomic_failure_keeps_old_file_and_leaves_no_temp(tmp_path: Path, 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(frames_io.os, "replace", full_disk)
+    monkeypatch.setattr(take_frames.os, "replace", full_disk)
     with pytest.raises(OutputError, match="disk is full"):
         write_json(target, {"status": "complete"})
     assert target.read_bytes() == before
@@ -182,13 +182,13 @@ def test_frame_writer_writes_numbered_files(tmp_path: Path):
 
 
 def test_frame_writer_close_waits_for_queued_frames(tmp_path: Path, monkeypatch):
-    real = frames_io.write_atomic
+    real = take_frames.write_atomic
 
     def slow(path: Path, data: bytes) -> None:
         time.sleep(0.02)
         real(path, data)
 
-    monkeypatch.setattr(frames_io, "write_atomic", slow)
+    monkeypatch.setattr(take_frames, "write_atomic", slow)
     writer = FrameWriter(tmp_path, TEXT)
     for i in range(1, 7):
         writer.put(i, random_rgb(seed=i))
@@ -200,7 +200,7 @@ def test_frame_writer_close_waits_for_queued_frames(tmp_path: Path, monkeypatch)
 
 def _fail_on(index: int, monkeypatch, attempted: threading.Event | None = None) -> OutputError:
     """Make writing frame ``index`` fail; returns the error it raises."""
-    real = frames_io.write_atomic
+    real = take_frames.write_atomic
     error = OutputError(f"Could not write {FRAME_PATTERN.format(index)} (test); check it.")
 
     def fake(path: Path, data: bytes) -> None:
@@ -210,7 +210,7 @@ def _fail_on(index: int, monkeypatch, attempted: threading.Event | None = None) 
             raise error
         real(path, data)
 
-    monkeypatch.setattr(frames_io, "write_atomic", fake)
+    monkeypatch.setattr(take_frames, "write_atomic", fake)
     return error
 
 
@@ -256,7 +256,7 @@ def test_frame_writer_writes_nothing_after_a_failed_frame(tmp_path: Path, monkey
                 seen.wait(5.0)
             return item
 
-    monkeypatch.setattr(frames_io, "queue", types.SimpleNamespace(Queue=HeldQueue))
+    monkeypatch.setattr(take_frames, "queue", types.SimpleNamespace(Queue=HeldQueue))
     writer = FrameWriter(tmp_path, TEXT)
     try:
         with writer:

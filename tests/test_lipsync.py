@@ -17,7 +17,8 @@ from conftest import DATA, SAMPLE_AUDIO, SAMPLE_IMAGE, portrait_path
 from core.audio import compute_features, load_audio, phonemes
 from core.errors import VasaError
 from core.motion import lipsync
-from core.motion.procedural import MotionSettings, generate_motion
+from core.motion.procedural import generate_motion
+from core.motion.settings import MotionSettings
 from core.runtime.factory import landmark_meter
 
 SYLLABLES = DATA / "lipsync_syllables.wav"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from core.audio import SAMPLE_RATE, compute_features
-from core.motion.procedural import MotionSettings, generate_motion
+from core.motion.procedural import generate_motion
+from core.motion.settings import MotionSettings
 from core.motion.track import HEAD_CHANNELS, STANDARD_CHANNELS, MotionTrack
 
 FPS = 25.0
@@ -269,7 +270,7 @@ def test_emotion_offsets_and_controls(features):
 )
 def test_bad_controls_are_refused_in_one_sentence(features, field, value):
     from core.errors import VasaError
-    from core.motion.procedural import CONTROLS
+    from core.motion.settings import CONTROLS
 
     with pytest.raises(VasaError) as err:
         generate_motion(features, MotionSettings(**{field: value}))
@@ -279,7 +280,7 @@ def test_bad_controls_are_refused_in_one_sentence(features, field, value):
 def test_controls_describe_every_setting():
     from dataclasses import fields
 
-    from core.motion.procedural import CONTROLS
+    from core.motion.settings import CONTROLS
 
     assert [f.name for f in fields(MotionSettings)] == list(CONTROLS)
     for name, control in CONTROLS.items():

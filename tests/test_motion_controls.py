@@ -12,7 +12,7 @@ import soundfile as sf
 from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
-from core.motion.procedural import CONTROLS, MotionSettings
+from core.motion.settings import CONTROLS, MotionSettings
 from core.motion.track import MotionTrack
 from core.take.settings import Settings
 

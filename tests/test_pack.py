@@ -1,4 +1,4 @@
-"""Tests for model packs (core.pack) and the ONNX Runtime wrapper (core.runtime).
+"""Tests for model packs (core.runtime.packs) and the ONNX Runtime wrapper (core.runtime.sessions).
 
 Damaged packs are copies of the built-in pack in tmp_path; each must fail when opened with a
 ModelPackError that names the file or the problem, never with a raw ONNX Runtime error.

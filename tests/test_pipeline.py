@@ -21,12 +21,13 @@ from core.audio import SAMPLE_RATE, compute_features, load_audio
 from core.errors import AudioError, ImageError, OutputError, VasaError
 from core.face.analyzer import FaceAnalyzer
 from core.face.portrait import load_image
-from core.motion.procedural import MotionSettings, generate_motion
+from core.motion.procedural import generate_motion
+from core.motion.settings import MotionSettings
 from core.motion.track import STANDARD_CHANNELS, MotionTrack
 from core.render.deform import Deformer
 from core.render.warp import WarpRenderer, head_region
 from core.runtime.factory import landmark_meter
-from core.take import frames as frames_io
+from core.take import frames as take_frames
 from core.take.frames import read_png_text
 from core.take.generate import generate
 from core.take.settings import Settings
@@ -313,7 +314,7 @@ def test_same_seed_same_take_other_seed_other_motion(astro_take, tmp_path: Path)
 
 
 # Six standard deviations of each head channel's noise, as designed in
-# core/motion_procedural.py _head (plus the nod on emphasis for pitch).
+# core/motion/procedural.py's head motion (plus the nod on emphasis for pitch).
 HEAD_LIMITS = {
     "head_yaw": 18.0,
     "head_pitch": 11.0,
@@ -503,7 +504,7 @@ def test_existing_take_is_protected_then_replaced(clips, tmp_path: Path):
 
 def test_full_disk_is_a_clear_error(clips, tmp_path: Path, monkeypatch):
     out = tmp_path / "take"
-    real_replace = frames_io.os.replace
+    real_replace = take_frames.os.replace
     frame_renames = []
 
     def replace(src, dst, *args, **kwargs):
@@ -513,7 +514,7 @@ def test_full_disk_is_a_clear_error(clips, tmp_path: Path, monkeypatch):
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(frames_io.os, "replace", replace)
+    monkeypatch.setattr(take_frames.os, "replace", replace)
     with pytest.raises(OutputError) as info:
         generate(SAMPLE_IMAGE, clips[1.0], out, Settings())
     message = str(info.value)

@@ -83,3 +83,45 @@ def test_a_damaged_record_is_one_sentence(tmp_path, text, says):
 def test_a_missing_record_names_the_file(tmp_path):
     with pytest.raises(VasaError, match="run.json is missing"):
         TakeFolder(tmp_path).read()
+
+
+def test_keys_this_version_does_not_know_are_kept(exr_take, tmp_path):
+    """A pipeline tool's (or a newer version's) keys survive a read and a write back, as a
+    re-render does."""
+    values = json.loads((exr_take / "run.json").read_text()) | {"studio_shot": "sh010"}
+    (tmp_path / "run.json").write_text(json.dumps(values))
+    take = TakeFolder(tmp_path)
+    record = take.read_record()
+    record.rerenders.append({"frames": 1})
+    take.write_record(record)
+    again = json.loads((tmp_path / "run.json").read_text())
+    assert again["studio_shot"] == "sh010" and again["rerenders"] == [{"frames": 1}]
+
+
+def test_ctrl_c_during_an_evaluation_sweep_cancels_it(tmp_path, monkeypatch, capsys):
+    from core.cli import main
+    from core.render.warp import WarpRenderer
+
+    real, calls = WarpRenderer.render, []
+
+    def render(self, channels):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(self, channels)
+
+    monkeypatch.setattr(WarpRenderer, "render", render)
+    take = tmp_path / "sweep"
+    assert main(["evaluate", "--take", str(take), "--sweep", str(SAMPLE_IMAGE)]) == 130
+    assert "cancelled" in capsys.readouterr().err
+    record = TakeFolder(take).read_record()
+    assert record.status == "cancelled" and record.frames_written == 3
+    with pytest.raises(VasaError, match="did not finish"):
+        evaluate_take(take)
+
+
+def test_a_truncated_motion_file_is_one_sentence(exr_take, tmp_path):
+    data = (exr_take / "motion.npz").read_bytes()
+    (tmp_path / "motion.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(VasaError, match=r"damaged \(motion.npz: it cannot be read"):
+        TakeFolder(tmp_path).read_track()

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.audio import SAMPLE_RATE, compute_features, load_audio  # noqa: E402
-from core.motion.procedural import MotionSettings, generate_motion  # noqa: E402
+from core.motion.procedural import generate_motion  # noqa: E402
+from core.motion.settings import MotionSettings  # noqa: E402
 
 WIDTH, LEFT, RIGHT = 1600, 190, 20
 PANEL_H, GAP = 150, 28

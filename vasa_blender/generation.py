@@ -14,8 +14,8 @@ from pathlib import Path
 
 import bpy
 
-from ..core.motion.procedural import MotionSettings
-from ..core.runtime import sessions as runtime
+from ..core.motion.settings import MotionSettings
+from ..core.runtime import sessions
 from ..core.take.generate import generate
 from ..core.take.record import TakeFolder
 from ..core.take.settings import Settings
@@ -37,7 +37,7 @@ class Plan:
 def expected_provider(provider: str) -> str:
     """What a take will run on with this provider setting, before any session exists."""
     try:
-        return runtime.Runtime(runtime.RuntimeConfig(provider)).provider_summary()
+        return sessions.Runtime(sessions.RuntimeConfig(provider)).provider_summary()
     except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised from draw()
         return str(exc)
 

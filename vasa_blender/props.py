@@ -14,7 +14,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from ..core.motion.procedural import CONTROLS, Control
+from ..core.motion.settings import CONTROLS, Control
 from . import compat
 
 SOURCE_KINDS = [

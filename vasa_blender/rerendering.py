@@ -52,7 +52,8 @@ def make_job(p: RerenderPlan) -> Job:
 
 def refresh(scene: bpy.types.Scene, take) -> None:
     """Show the new frames: drop cached images of the strip and the plane's texture."""
-    plane.write_hold_frame(TakeFolder(takes.absolute(take.folder)).frames_dir, take.frame_format)
+    folder = TakeFolder(takes.absolute(take.folder))
+    plane.write_hold_frame(folder.frames_dir, folder.read_record().frames.format)
     strip = compat.find_strip(scene, take.strip)
     if strip is not None:
         vse.refresh_strip(strip)

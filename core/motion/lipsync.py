@@ -28,9 +28,10 @@ from scipy.ndimage import binary_dilation, gaussian_filter1d, maximum_filter1d
 
 from ..audio import MEL_FMAX_HZ, MEL_FMIN_HZ, N_MELS, AudioFeatures, phonemes
 from ..errors import VasaError
+from .settings import LIPSYNC_MODES
 from .visemes import PARAMS, phone_visemes
 
-MODES = ("auto", "phonetic", "acoustic")
+MODES = LIPSYNC_MODES
 LEAD_S = 0.04  # shapes lead the sound by this much
 SMOOTH_S = 0.03  # anti-chatter smoothing (Gaussian sigma)
 RAMP_S = 0.04  # lips close / open over this long around a closure

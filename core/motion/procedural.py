@@ -7,8 +7,8 @@ seeded sinusoids, nods, turns, blinks and saccades are events with finite shapes
 lip sync reaches at most ``lipsync.MARGIN_S``. So a chunked track equals the one-pass track
 exactly and long audio has no seams, while memory per chunk stays fixed.
 
-Controls follow VASA-1 (gaze direction, head distance, emotion) plus motion intensity,
-lip-sync strength and mode; ``CONTROLS`` describes each for user interfaces.
+Its controls are ``settings.MotionSettings`` (VASA-1's gaze direction, head distance and
+emotion, plus motion intensity, lip-sync strength and mode).
 """
 
 from __future__ import annotations
@@ -16,130 +16,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
 from ..audio import AudioFeatures
-from ..errors import VasaError
 from . import lipsync
-from .emotion import EMOTIONS, Emotion, emotion
+from .emotion import Emotion, emotion
+from .settings import MotionSettings, validate
 from .track import STANDARD_CHANNELS, MotionTrack
 
 CHUNK_S = 60.0  # frames are synthesised this many seconds at a time
-
-
-@dataclass
-class MotionSettings:
-    """The motion controls; see ``CONTROLS`` for units, ranges and defaults."""
-
-    seed: int = 0
-    motion_intensity: float = 1.0  # head motion scale; 0 keeps the head still
-    lipsync_strength: float = 1.0  # mouth motion scale
-    blink_rate_per_min: float = 17.0
-    lipsync_mode: str = "auto"  # auto, phonetic (English phones), acoustic (any language)
-    gaze_yaw: float = 0.0  # degrees, main gaze direction, > 0 to the viewer's right
-    gaze_pitch: float = 0.0  # degrees, > 0 up
-    head_scale: float = 1.0  # head distance: 1 = as in the photo, > 1 closer (larger)
-    emotion: str = "neutral"  # neutral, happy, sad, angry, surprised
-    emotion_intensity: float = 1.0  # 0 = neutral face, 1 = the emotion's full offsets
-
-
-class Control(NamedTuple):
-    """How a user interface should present one motion control."""
-
-    label: str
-    minimum: float | None
-    maximum: float | None
-    default: object
-    unit: str
-    help: str
-    choices: tuple[str, ...] = ()
-
-
-CONTROLS: dict[str, Control] = {
-    "seed": Control(
-        "Seed",
-        0,
-        2**31 - 1,
-        0,
-        "",
-        "Same seed, same motion; another seed, another equally plausible take.",
-    ),
-    "motion_intensity": Control(
-        "Motion intensity", 0.0, 2.0, 1.0, "x", "Scale of head motion; 0 keeps the head still."
-    ),
-    "lipsync_strength": Control("Lip-sync strength", 0.0, 2.0, 1.0, "x", "Scale of mouth motion."),
-    "blink_rate_per_min": Control(
-        "Blink rate",
-        0.0,
-        60.0,
-        17.0,
-        "1/min",
-        "Average blinks per minute (more follow long phrases).",
-    ),
-    "lipsync_mode": Control(
-        "Lip-sync mode",
-        None,
-        None,
-        "auto",
-        "",
-        "phonetic: English phone recognition; acoustic: spectral shapes "
-        "for any language or singing; auto: phonetic when available.",
-        lipsync.MODES,
-    ),
-    "gaze_yaw": Control(
-        "Gaze yaw", -30.0, 30.0, 0.0, "deg", "Main gaze direction, > 0 to the viewer's right."
-    ),
-    "gaze_pitch": Control("Gaze pitch", -20.0, 20.0, 0.0, "deg", "Main gaze direction, > 0 up."),
-    "head_scale": Control(
-        "Head distance",
-        0.5,
-        2.0,
-        1.0,
-        "ratio",
-        "Head size against the photo: > 1 closer, < 1 further away.",
-    ),
-    "emotion": Control(
-        "Emotion", None, None, "neutral", "", "Expression laid over the speech.", tuple(EMOTIONS)
-    ),
-    "emotion_intensity": Control(
-        "Emotion intensity",
-        0.0,
-        1.0,
-        1.0,
-        "x",
-        "0 = neutral face, 1 = the emotion's full expression.",
-    ),
-}
-
-
-def validate(settings: MotionSettings) -> None:
-    """Raise VasaError, naming the control and its range, for any value out of range."""
-    for name, control in CONTROLS.items():
-        value = getattr(settings, name)
-        if control.choices:
-            if value not in control.choices:
-                raise VasaError(
-                    f"{control.label} {value!r} is unknown; use one of "
-                    f"{', '.join(control.choices)}."
-                )
-            continue
-        kinds = int if isinstance(control.default, int) else int | float
-        assert control.minimum is not None and control.maximum is not None  # numeric: a range
-        ok = (
-            isinstance(value, kinds)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and control.minimum <= value <= control.maximum
-        )
-        if not ok:
-            raise VasaError(
-                f"{control.label} {value!r} is out of range; use "
-                f"{control.minimum:g} to {control.maximum:g} {control.unit}."
-            )
 
 
 # --------------------------------------------------------------------------- head

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..take.generate import Settings, generate
+from ..take.generate import generate
+from ..take.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_IMAGE = ROOT / "samples" / "astronaut.png"
@@ -82,7 +83,7 @@ def run_bench(
 def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
     """Motion alone for ``seconds`` of speech: acoustic time, phonetic real-time factor."""
     from ..audio import compute_features, load_audio, phonemes
-    from ..motion.procedural import MotionSettings
+    from ..motion.settings import MotionSettings
     from ..runtime.factory import open_stages
 
     motion = open_stages().motion

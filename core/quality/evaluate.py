@@ -25,7 +25,8 @@ from ..face.analyzer import FaceAnalyzer
 from ..face.portrait import load_image
 from ..face.source import SourceFace
 from ..motion.track import MotionTrack
-from ..render.deform import Deformer
+from ..render.frame import FaceFrame
+from ..render.head import head_weight
 from ..runtime.factory import landmark_meter, open_stages
 from ..take.frames import FrameWriter, read_frame
 from ..take.generate import engine_info, now, provenance
@@ -46,7 +47,7 @@ MIN_SPREAD = 1e-3  # a channel that varies less than this is not tested for corr
 
 
 def rotation_angles(r: np.ndarray) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees of a rotation built as ``deform.rotation`` builds it."""
+    """(yaw, pitch, roll) in degrees of a rotation built as ``render.head.rotation`` builds it."""
     yaw = math.degrees(math.atan2(r[2, 0], r[2, 2]))
     pitch = math.degrees(math.asin(float(np.clip(-r[2, 1], -1.0, 1.0))))
     roll = math.degrees(math.atan2(-r[0, 1], r[1, 1]))
@@ -114,15 +115,15 @@ class FrameMeter:
         self.image = image
         self.face = face
         self.analyzer = analyzer
-        self.deformer = Deformer(face)
+        self.frame = FaceFrame.of(face)
         h, w = image.shape[:2]
         ys, xs = np.mgrid[0:h, 0:w]
         pts = np.stack([xs + 0.5, ys + 0.5], -1).astype(np.float64)
-        # "Far from the head": beyond the reach of the head's pose (deform.HEAD_FALLOFF).
-        weight = self.deformer.head_weight(pts)
-        up = self.deformer._to_face(pts.reshape(-1, 2))
+        # "Far from the head": beyond the reach of the head's pose (head.HEAD_FALLOFF).
+        weight = head_weight(self.frame, pts)
+        up = self.frame.to_face(pts.reshape(-1, 2))
         self.far = (weight.reshape(-1) == 0) & (
-            np.hypot(up[:, 0] / self.deformer.fw, up[:, 1] / self.deformer.fh) > 1.0
+            np.hypot(up[:, 0] / self.frame.fw, up[:, 1] / self.frame.fh) > 1.0
         )
         self.far = self.far.reshape(h, w)
         self.base = self.measure(image)
@@ -184,7 +185,7 @@ def evaluate_frames(
             follow[key] = {"channel": channel, "correlation": round(sign * c, 4)}
     report["follows"] = follow
     report["background_change_grey_levels"] = round(float(np.mean(background)), 4)
-    report["jitter_face_widths"] = _jitter(rows, track, indices, meter.deformer.fw)
+    report["jitter_face_widths"] = _jitter(rows, track, indices, meter.frame.fw)
     report["source"] = {k: (round(getattr(base, k), 4) if base.found else None) for k in FOLLOWS}
     report["series"] = {
         k: [None if not np.isfinite(v) else round(float(v), 5) for v in s]
@@ -283,6 +284,11 @@ def evaluate_take(take: str | Path, stride: int = 1) -> dict:
     """Measure a take folder's frames; write ``evaluate.json`` and ``evaluate.png`` in it."""
     folder = TakeFolder(take)
     record, track = folder.read()
+    if record.status != "complete":
+        raise VasaError(
+            f"The take in {folder.path} did not finish (status {record.status!r}); "
+            "generate it again before evaluating it."
+        )
     image = load_image(record.inputs["image"]["path"])
     analyzer = landmark_meter()
     meter = FrameMeter(image, analyzer.analyze(image), analyzer)
@@ -332,8 +338,16 @@ def render_sweep(
     )
     folder.write_record(record)
     target = FrameTarget(FrameWriter(folder.frames_dir, text))
-    record.status = render_frames(renderer, track, range(track.n_frames), [target])
-    record.frames_written = target.writer.written
-    record.finished_at = now()
-    folder.write_record(record)
+    record.status = "failed"
+    try:
+        record.status = render_frames(renderer, track, range(track.n_frames), [target])
+    except BaseException as exc:
+        record.error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        record.frames_written = target.writer.written
+        record.finished_at = now()
+        folder.write_record(record)
+    if record.status == "cancelled":
+        raise KeyboardInterrupt  # the frame loop took Ctrl-C as a cancel: stop the command
     return folder.path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -61,4 +61,6 @@ def open_stages(
 def landmark_meter(runtime: Runtime | None = None) -> FaceAnalyzer:
     """The built-in MediaPipe analysis: the instrument that quality measurements read
     rendered frames with, whichever pack made them."""
-    return cast("FaceAnalyzer", open_stages(None, runtime).face)
+    from ..face.analyzer import FaceAnalyzer
+
+    return FaceAnalyzer(open_pack(None, runtime=runtime or Runtime()))

@@ -107,7 +107,7 @@ _PROFILES: dict[str, Profile] = {BUILTIN.name: BUILTIN}
 
 def register_profile(profile: Profile, replace: bool = False) -> None:
     """Make a profile known to ``open_pack`` and ``open_stages``."""
-    if profile.name in _PROFILES and not replace:
+    if profile.name == BUILTIN.name or (profile.name in _PROFILES and not replace):
         raise ValueError(f"profile {profile.name!r} is already registered")
     _PROFILES[profile.name] = profile
 

@@ -75,7 +75,7 @@ class Runtime:
             if full is None:
                 raise ModelPackError(
                     f"Unknown execution provider '{self.config.provider}'; "
-                    "use auto, cuda, directml, coreml or cpu."
+                    f"use {', '.join(PROVIDERS)}."
                 )
             if full not in available:
                 return ["CPUExecutionProvider"], (

@@ -26,9 +26,6 @@ from ..face.portrait import load_image
 
 FRAME_PATTERN = "frame_{:06d}.png"
 FRAME_PATTERN_PRINTF = "frame_%06d.png"  # the same names, as ffmpeg and run.json spell them
-# Frame file formats: PNG (lossless, with provenance text), JPEG (small, quality 95, the
-# provenance in a COM segment) and OpenEXR (half float, scene-linear, ZIP compressed, for
-# compositing). The name stem is the same for all; only the extension differs.
 
 
 class FrameFormat(NamedTuple):
@@ -37,7 +34,10 @@ class FrameFormat(NamedTuple):
     description: str
 
 
-# Frame file formats by setting value: the command line's and Blender's choices.
+# Frame file formats by setting value, the command line's and Blender's choices: PNG
+# (lossless, with provenance text), JPEG (small, quality 95, the provenance in a COM
+# segment) and OpenEXR (half float, scene-linear, ZIP compressed, for compositing). The name
+# stem is the same for all; only the extension differs.
 FRAME_FORMATS = {
     "png": FrameFormat(".png", "PNG", "Lossless 8-bit frames with provenance text"),
     "jpeg": FrameFormat(".jpg", "JPEG", "Small 8-bit frames (quality 95)"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,10 @@ MOTION_NPZ = "motion.npz"
 FRAMES_DIR = "frames"
 CROP_DIR = "crop512"  # with output "both": the 512x512 face crops beside frames/
 STAGING_DIR = ".rerender"
-STATUSES = ("running", "complete", "cancelled", "failed")
+
+
+class RecordError(ValueError):
+    """run.json lacks a part every take has."""
 
 
 @dataclass
@@ -62,7 +66,7 @@ class RunRecord:
     """``run.json``: what made a take and how it went. Optional parts are None until known."""
 
     engine: dict[str, str]
-    status: str
+    status: str  # running, complete, cancelled or failed
     fps: float
     n_frames: int
     settings: Settings
@@ -84,11 +88,16 @@ class RunRecord:
     timings_s: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     rerenders: list[dict[str, Any]] = field(default_factory=list)
+    # Keys this version does not know (a newer version's, a pipeline tool's): kept as they
+    # were, so that reading and writing a record back never loses them.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object, parts that are not known left out."""
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = dict(self.extra)
         for f in fields(self):
+            if f.name == "extra":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, Settings):
                 value = value.to_dict()
@@ -101,9 +110,14 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> RunRecord:
-        """A record from ``run.json``; KeyError/TypeError/ValueError when it is malformed."""
-        known = {f.name for f in fields(cls)}
+        """A record from ``run.json``; RecordError when a required part is missing, another
+        ValueError or TypeError when a field has the wrong type."""
+        known = {f.name for f in fields(cls)} - {"extra"}
         data = {k: v for k, v in values.items() if k in known}
+        data["extra"] = {k: v for k, v in values.items() if k not in known}
+        missing = [k for k in ("engine", "status", "n_frames") if k not in values]
+        if missing:
+            raise RecordError(f"it lacks {', '.join(missing)}")
         data["settings"] = Settings.from_dict(values.get("settings") or {})
         data["frames"] = FramesInfo.from_json(values.get("frames") or {})
         data["fps"] = float(values.get("fps", data["settings"].fps))
@@ -156,13 +170,16 @@ class TakeFolder:
     def read_record(self) -> RunRecord:
         try:
             values = json.loads(self.run_json.read_text())
-            return RunRecord.from_json(values)
         except FileNotFoundError as exc:
             raise self._incomplete(exc) from exc
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise VasaError(
-                f"The take in {self.path} is damaged ({RUN_JSON}: {exc!r}); generate it again."
-            ) from exc
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self._damaged(RUN_JSON, "it is not valid JSON") from exc
+        try:
+            return RunRecord.from_json(values)
+        except RecordError as exc:
+            raise self._damaged(RUN_JSON, str(exc)) from exc
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise self._damaged(RUN_JSON, "a field has the wrong type") from exc
 
     def save_track(self, track: MotionTrack) -> None:
         track.save(self.motion_npz)
@@ -172,14 +189,15 @@ class TakeFolder:
             return MotionTrack.load(self.motion_npz)
         except FileNotFoundError as exc:
             raise self._incomplete(exc) from exc
-        except (ValueError, OSError, KeyError) as exc:
-            raise VasaError(
-                f"The take in {self.path} is damaged ({MOTION_NPZ}: {exc}); generate it again."
-            ) from exc
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise self._damaged(MOTION_NPZ, "it cannot be read as a MotionTrack") from exc
 
     def read(self) -> tuple[RunRecord, MotionTrack]:
         """The record and the MotionTrack, with one-sentence errors when either is missing."""
         return self.read_record(), self.read_track()
+
+    def _damaged(self, name: str, why: str) -> VasaError:
+        return VasaError(f"The take in {self.path} is damaged ({name}: {why}); generate it again.")
 
     def _incomplete(self, exc: FileNotFoundError) -> VasaError:
         name = Path(exc.filename).name if exc.filename else "a file"

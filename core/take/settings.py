@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ..errors import VasaError
-from ..motion.procedural import MotionSettings, validate
+from ..motion.settings import MotionSettings, validate
 from .frames import FRAME_FORMATS
 
 # full frames; "crop512" (VASA-1's 512x512 face crop) instead; or "both" (crops beside them).
