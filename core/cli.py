@@ -41,68 +41,15 @@ class ProgressBar:
         self.stream.flush()
 
 
-# Motion controls whose flag is shorter than their name (both spellings are accepted).
-FLAG_ALIASES = {"motion_intensity": "--intensity", "blink_rate_per_min": "--blink-rate"}
-
-
-def _add_motion_controls(p: argparse.ArgumentParser) -> None:
-    """One flag per motion control, with type, choices and help from ``CONTROLS``."""
-    from .motion.settings import CONTROLS
-
-    group = p.add_argument_group("motion controls (units, ranges and defaults: docs/motion.md)")
-    for name, control in CONTROLS.items():
-        flags = [FLAG_ALIASES[name]] if name in FLAG_ALIASES else []
-        flags.append("--" + name.replace("_", "-"))
-        unit = f" {control.unit}" if control.unit and control.unit != "x" else ""
-        extra: dict = (
-            {"choices": control.choices}
-            if control.choices
-            else {"type": int if isinstance(control.default, int) else float}
-        )
-        group.add_argument(
-            *flags,
-            dest=name,
-            default=control.default,
-            help=f"{control.help} (default {control.default}{unit})",
-            **extra,
-        )
-
-
 def _add_generate(sub) -> None:
-    from .runtime.sessions import PROVIDERS
-    from .take.frames import FRAME_FORMATS
-    from .take.settings import OUTPUTS
+    from .take.flags import add_settings_flags
 
     p = sub.add_parser("generate", help="make a talking-head take from a portrait and a voice")
     p.add_argument("--image", required=True, type=Path, help="portrait (PNG, JPEG, ...)")
     p.add_argument("--audio", required=True, type=Path, help="voice (WAV, FLAC, OGG, MP3)")
     p.add_argument("--out", required=True, type=Path, help="take folder to create")
-    p.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
-    _add_motion_controls(p)
-    p.add_argument("--pack", type=Path, default=None, help="model pack folder (default built-in)")
-    p.add_argument(
-        "--provider",
-        default="auto",
-        type=str.lower,
-        choices=tuple(PROVIDERS),
-        help="where models run: " + "; ".join(f"{k}: {v}" for k, v in PROVIDERS.items()),
-    )
-    p.add_argument("--threads", type=int, default=0, help="CPU threads for ONNX Runtime")
-    p.add_argument("--png-compression", type=int, default=1, choices=range(10), metavar="0-9")
-    p.add_argument(
-        "--frame-format",
-        default="png",
-        choices=tuple(FRAME_FORMATS),
-        help="frame files: " + "; ".join(f"{k}: {v.description}" for k, v in FRAME_FORMATS.items()),
-    )
+    add_settings_flags(p)
     p.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
-    p.add_argument(
-        "--output",
-        default="full",
-        choices=OUTPUTS,
-        help="full-resolution frames (default), VASA-1's 512x512 face crop, or "
-        "both (crops in crop512/ beside frames/)",
-    )
     p.add_argument(
         "--video", type=Path, default=None, help="also write an MP4 with the audio muxed in"
     )
@@ -110,22 +57,11 @@ def _add_generate(sub) -> None:
 
 
 def _generate(args) -> int:
-    from .motion.settings import CONTROLS, MotionSettings
+    from .take.flags import settings_from_flags
     from .take.frames import frame_pattern_printf
     from .take.generate import generate
-    from .take.settings import Settings
 
-    settings = Settings(
-        fps=args.fps,
-        motion=MotionSettings(**{name: getattr(args, name) for name in CONTROLS}),
-        pack=str(args.pack) if args.pack else None,
-        provider=args.provider,
-        threads=args.threads,
-        png_compression=args.png_compression,
-        overwrite=args.overwrite,
-        frame_format=args.frame_format,
-        output=args.output,
-    )
+    settings = settings_from_flags(args, overwrite=args.overwrite)
     if args.video and args.frame_format == "exr":
         raise VasaError(
             "--video needs PNG or JPEG frames; drop --video or choose --frame-format png."
@@ -153,6 +89,80 @@ def _generate(args) -> int:
         )
         print(f"video: {args.video}")
     return 0
+
+
+def _add_batch(sub) -> None:
+    from .take.flags import add_settings_flags
+
+    p = sub.add_parser(
+        "batch",
+        help="make the takes of a CSV manifest (resumable; one shard of it with --shard)",
+        description="Columns: image, audio, optional name (the take's folder), and any "
+        "setting flag below by name (seed, emotion, gaze-yaw...); the flags given here are "
+        "the defaults for every row. Exit status: 0 every clip of the shard done or "
+        "skipped, 1 some failed, 2 the manifest or a flag is wrong (nothing is rendered), "
+        "130 interrupted.",
+    )
+    p.add_argument("--manifest", required=True, type=Path, help="CSV file, one clip per row")
+    p.add_argument("--out", required=True, type=Path, help="folder for the takes")
+    p.add_argument("--shard", default="1/1", help="I/N: make only the I-th of N shares (1-based)")
+    p.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="render nothing; write OUT/batch.json from the takes on disk (exit 1 unless all "
+        "are done)",
+    )
+    add_settings_flags(p)
+
+
+def _batch(args, argv: list[str]) -> int:
+    from .batch.manifest import ManifestError, Shard, read_manifest
+    from .batch.run import run_batch, summary_path, write_summary
+
+    shard = Shard.parse(args.shard)
+    try:
+        clips = read_manifest(args.manifest, _setting_tokens(argv))
+    except ManifestError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if args.summary_only:
+        summary = write_summary(clips, args.out, str(args.manifest))
+        pending = len(clips) - len(summary.names("done"))
+        print(
+            f"{len(clips) - pending} of {len(clips)} takes done; written: {args.out / 'batch.json'}"
+        )
+        return 0 if pending == 0 else 1
+    result = run_batch(
+        clips, args.out, shard, str(args.manifest), report=lambda line: print(line, file=sys.stderr)
+    )
+    print(
+        f"shard {shard.label}: {len(result.names('done'))} done, "
+        f"{len(result.names('skipped'))} skipped, {len(result.failed)} failed, "
+        f"{len(result.names('elsewhere'))} left to other workers; written: "
+        f"{summary_path(args.out, shard)}"
+    )
+    if result.cancelled:
+        return 130
+    return 1 if result.failed else 0
+
+
+def _setting_tokens(argv: list[str]) -> list[str]:
+    """The settings flags of a ``batch`` command line (its own flags taken out)."""
+    own = {"--manifest", "--out", "--shard"}
+    tokens, skip = [], False
+    for token in argv[argv.index("batch") + 1 :]:
+        if skip:
+            skip = False
+            continue
+        flag = token.split("=", 1)[0]
+        if flag in own:
+            skip = "=" not in token
+            continue
+        if flag == "--summary-only":
+            continue
+        tokens.append(token)
+    return tokens
 
 
 def _add_bench(sub) -> None:
@@ -231,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_bench(sub)
     _add_evaluate(sub)
     _add_contact_sheet(sub)
+    _add_batch(sub)
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -239,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "contact-sheet":
             return _contact_sheet(args)
+        if args.command == "batch":
+            return _batch(args, argv)
         from .quality.bench import run_bench
 
         return run_bench(args.seconds, args.keep, args.runs, args.hd)

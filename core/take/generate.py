@@ -24,7 +24,7 @@ from ..audio import SAMPLE_RATE, compute_features, load_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
 from ..runtime import sessions
-from ..runtime.factory import open_stages
+from ..runtime.factory import Stages, open_stages
 from ..runtime.packs import sha256_file
 from . import outputs
 from .crop import FaceCrop
@@ -80,8 +80,12 @@ def generate(
     settings: Settings | None = None,
     progress: Progress | None = None,
     cancel: Cancel = None,
+    stages: Stages | None = None,
 ) -> TakeResult:
-    """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``)."""
+    """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``).
+
+    ``stages`` already opened for ``settings.pack`` (a batch opens them once per worker)
+    saves loading the models again; by default they are opened here."""
     settings = settings or Settings()
     settings.validate()
     report = progress or (lambda fraction, message: None)
@@ -100,7 +104,11 @@ def generate(
         clock = stamp
         return is_cancelled(cancel)
 
-    runtime = sessions.Runtime(sessions.RuntimeConfig(settings.provider, settings.threads))
+    runtime = (
+        stages.runtime
+        if stages is not None
+        else sessions.Runtime(sessions.RuntimeConfig(settings.provider, settings.threads))
+    )
 
     def stopped() -> TakeResult:
         report(1.0, "Cancelled")
@@ -111,7 +119,7 @@ def generate(
     samples = load_audio(audio_path)
     if lap("load"):
         return stopped()
-    stages = open_stages(settings.pack, runtime=runtime)
+    stages = stages or open_stages(settings.pack, runtime=runtime)
     face = stages.face.analyze(pixels, image_path.name)
     if lap("face"):
         return stopped()
