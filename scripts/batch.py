@@ -1,8 +1,17 @@
-"""Batch: one portrait and one voice to a saved .blend (and optionally an MP4), headless.
+"""Batch: one portrait and one voice to a saved .blend (and optionally an MP4), headless;
+or every clip of a manifest, one .blend each, as a render-farm task.
 
     blender -b -P scripts/batch.py -- --image I --audio A --out DIR [--blend F.blend]
                                       [--video F.mp4] [--seed N] [--fps 25] [--extension ZIP]
-    python scripts/batch.py --image I --audio A --out DIR ...      (with the bpy module)
+    blender -b -P scripts/batch.py -- --manifest clips.csv --out DIR [--shard I/N]
+                                      [--summary-only] [--extension ZIP] [setting flags]
+    python scripts/batch.py ...                                    (with the bpy module)
+
+With ``--manifest`` (the CSV of ``python -m core batch``: image, audio, name, settings by
+flag name) each clip of the shard becomes ``DIR/<name>/<name>.blend`` with its take in
+``DIR/<name>/take_001/``, made through the extension's Generate; complete clips are skipped,
+a claim keeps workers apart, and ``DIR/batch.json`` (or ``batch-shard-I-of-N.json``) sums it
+up. Exit status as ``python -m core batch``: 0, 1 when a clip failed, 2, 130.
 
 It enables the Talking Head extension (installing ``--extension ZIP``, or the zip that
 ``make extension`` left in ``dist/``, when it is not installed yet), builds a scene with an
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,6 +43,8 @@ class BatchError(Exception):
 def parse(argv: list[str]) -> argparse.Namespace:
     """Arguments after ``--`` (Blender's own come before it), else all but the script's."""
     argv = argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
+    if "--manifest" in argv:
+        return parse_manifest_mode(argv)
     p = argparse.ArgumentParser(prog="batch.py", description=__doc__.split("\n")[0])
     p.add_argument("--image", required=True, type=Path)
     p.add_argument("--audio", required=True, type=Path)
@@ -47,6 +59,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="install this extension zip first (default: use the installed one)",
     )
     return p.parse_args(argv)
+
+
+def parse_manifest_mode(argv: list[str]) -> argparse.Namespace:
+    """``--manifest`` mode: its own flags; every other token is a setting flag for all clips
+    (checked with the manifest, by the engine's parser)."""
+    p = argparse.ArgumentParser(prog="batch.py --manifest")
+    p.add_argument("--manifest", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="folder for the clips")
+    p.add_argument("--shard", default="1/1")
+    p.add_argument("--summary-only", action="store_true")
+    p.add_argument("--extension", type=Path)
+    args, settings = p.parse_known_args(argv)
+    args.settings = settings
+    return args
 
 
 def enabled_module() -> str | None:
@@ -186,11 +212,106 @@ def run(args: argparse.Namespace) -> Path:
 def main(argv: list[str]) -> int:
     args = parse(argv)
     try:
+        if getattr(args, "manifest", None) is not None:
+            return run_manifest(args)
         run(args)
     except BatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+# --------------------------------------------------------------------------- manifest mode
+class BlenderMaker:
+    """Makes a clip's take through the extension: a fresh scene, Generate, a saved .blend.
+    The engine's batch runner (``core.batch.run``) decides which clips to make."""
+
+    def __init__(self, module: str):
+        self.module = module
+        self.errors = importlib.import_module(f"{module}.core.errors")
+        self.compat = importlib.import_module(f"{module}.vasa_blender.compat")
+        self.controls = importlib.import_module(f"{module}.core.motion.settings").CONTROLS
+
+    def take_folder(self, out: Path, clip) -> Path:
+        return out / clip.name / "take_001"
+
+    def claim_folder(self, out: Path, clip) -> Path:
+        return out / clip.name
+
+    def make(self, out: Path, clip, cancel, refresh) -> str:
+        folder = out / clip.name
+        for old in [*folder.glob("take_*"), *folder.glob("*.blend")]:  # made again from scratch
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
+        s = clip.settings
+        bpy.ops.wm.read_homefile(use_empty=True)
+        scene = bpy.context.scene
+        scene.render.fps = max(1, round(s.fps))
+        scene.render.fps_base = scene.render.fps / s.fps
+        try:
+            image = bpy.data.images.load(str(clip.image.resolve()))
+        except RuntimeError as exc:
+            raise self.errors.VasaError(
+                f"Blender cannot read the image {clip.image} ({exc})."
+            ) from exc
+        plane = image_plane(image)
+        sound = self.compat.strips(scene).new_sound("voice", str(clip.audio.resolve()), 1, 1)
+        scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
+        state = scene.talking_head
+        state.source_kind, state.source_object = "PLANE", plane
+        state.sound_strip, state.takes_folder = sound.name, str(folder)
+        for name in self.controls:
+            setattr(state, name, getattr(s.motion, name))
+        state.pack_path = s.pack or ""
+        prefs = bpy.context.preferences.addons[self.module].preferences
+        prefs.provider, prefs.threads, prefs.frame_format = s.provider, s.threads, s.frame_format
+        try:
+            bpy.ops.talking_head.generate()
+        except RuntimeError as exc:  # the operator's one-sentence report
+            raise self.errors.VasaError(str(exc).removeprefix("Error: ").strip()) from exc
+        bpy.ops.wm.save_as_mainfile(filepath=str(folder / f"{clip.name}.blend"))
+        return "complete"
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    module = enable_extension(args.extension)
+    manifest = importlib.import_module(f"{module}.core.batch.manifest")
+    runner = importlib.import_module(f"{module}.core.batch.run")
+    errors = importlib.import_module(f"{module}.core.errors")
+    try:
+        shard = manifest.Shard.parse(args.shard)
+        clips = manifest.read_manifest(args.manifest, args.settings)
+    except manifest.ManifestError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except errors.VasaError as exc:
+        raise BatchError(str(exc)) from exc
+    maker = BlenderMaker(module)
+    out = args.out.resolve()
+    if args.summary_only:
+        summary = runner.write_summary(clips, out, str(args.manifest), maker)
+        done = len(summary.names("done"))
+        print(f"{done} of {len(clips)} clips done; written: {out / 'batch.json'}")
+        return 0 if done == len(clips) else 1
+    result = runner.run_batch(
+        clips,
+        out,
+        shard,
+        str(args.manifest),
+        maker,
+        report=lambda line: print(line, file=sys.stderr),
+    )
+    print(
+        f"shard {shard.label}: {len(result.names('done'))} done, "
+        f"{len(result.names('skipped'))} skipped, {len(result.failed)} failed; written: "
+        f"{runner.summary_path(out, shard)}"
+    )
+    if result.cancelled:
+        return 130
+    return 1 if result.failed else 0
 
 
 if __name__ == "__main__":

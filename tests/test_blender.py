@@ -482,3 +482,41 @@ def test_generate_and_rerender_with_a_second_profile(extension_zip, clip, tmp_pa
     assert motion["jawOpen"][2] == pytest.approx(1.0) and gains[2] == pytest.approx(1.0, abs=0.01)
     changed = sorted(k for k in r["after"] if r["after"][k] != r["take"]["digests"].get(k))
     assert changed == ["frame_000003.png"]  # only the frame whose key was edited
+
+
+def test_batch_script_runs_a_manifest_through_blender(extension_zip, clip, tmp_path):
+    """scripts/batch.py --manifest: each clip a .blend with its take, made by the extension's
+    Generate; complete clips are skipped the second time; a bad manifest is one line a row."""
+    (tmp_path / "face.png").write_bytes(SAMPLE_IMAGE.read_bytes())
+    (tmp_path / "voice.wav").write_bytes(clip.read_bytes())
+    manifest = tmp_path / "clips.csv"
+    manifest.write_text(
+        "image,audio,name,emotion\nface.png,voice.wav,one,\nface.png,voice.wav,two,happy\n"
+    )
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    script = [sys.executable, str(REPO / "scripts" / "batch.py"), "--"]
+    args = ["--manifest", str(manifest), "--out", str(tmp_path / "out"), "--fps", "6"]
+
+    def batch(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*script, *args, *extra], capture_output=True, text=True, env=env, timeout=600
+        )
+
+    done = batch("--extension", str(extension_zip))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name, emotion in (("one", "neutral"), ("two", "happy")):
+        assert (tmp_path / "out" / name / f"{name}.blend").is_file()
+        record = json.loads((tmp_path / "out" / name / "take_001" / "run.json").read_text())
+        assert record["status"] == "complete" and record["settings"]["motion"]["emotion"] == emotion
+    again = batch()
+    assert again.returncode == 0 and "0 done, 2 skipped" in again.stdout
+    assert batch("--summary-only").returncode == 0
+    summary = json.loads((tmp_path / "out" / "batch.json").read_text())
+    assert summary["done"] == ["one", "two"]
+    manifest.write_text("image,audio,name\nface.png,missing.wav,x\nface.png,voice.wav,x\n")
+    bad = batch()
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: clips.csv line 2: the audio file missing.wav does not exist.",
+        "error: clips.csv line 3 names the take 'x' like line 2; give each row its own name.",
+    ]

@@ -109,19 +109,18 @@ def read_manifest(path: str | Path, defaults: list[str] | None = None) -> list[C
             )
             continue
         cells = {h: c.strip() for h, c in zip(header, row, strict=True)}
-        clip, row_problems = _clip(where, len(clips), line, cells, base, parser, base_args)
+        clip, name, row_problems = _clip(where, len(clips), line, cells, base, parser, base_args)
         problems += row_problems
-        if clip is None:
-            continue
-        key = clip.name.casefold()
-        if key in seen:
+        key = name.casefold()
+        if key and key in seen:
             problems.append(
-                f"{where} names the take {clip.name!r} like line {seen[key]}; "
+                f"{where} names the take {name!r} like line {seen[key]}; "
                 "give each row its own name."
             )
             continue
-        seen[key] = line
-        clips.append(clip)
+        seen.setdefault(key, line)
+        if clip is not None:
+            clips.append(clip)
     if problems:
         raise ManifestError(problems)
     if not clips:
@@ -150,7 +149,7 @@ def _check_header(label: str, header: list[str]) -> list[str]:
 
 def _clip(
     where: str, index: int, line: int, cells: dict[str, str], base: Path, parser, base_args
-) -> tuple[Clip | None, list[str]]:
+) -> tuple[Clip | None, str, list[str]]:
     problems: list[str] = []
     paths: dict[str, Path] = {}
     for col in REQUIRED:
@@ -182,8 +181,8 @@ def _clip(
         problems.append(f"{where}: {str(exc).rstrip('.')}.")
         settings = None
     if problems or settings is None:
-        return None, problems
-    return Clip(index, line, name, paths["image"], paths["audio"], settings), []
+        return None, name, problems
+    return Clip(index, line, name, paths["image"], paths["audio"], settings), name, []
 
 
 def _copy(namespace):
