@@ -175,6 +175,13 @@ def _add_bench(sub) -> None:
         action="store_true",
         help="a 1920x1080 portrait (the sample scaled 2x, surroundings mirrored)",
     )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        metavar="CLIPS",
+        help="instead: a manifest of CLIPS short clips through one batch worker (clips/hour)",
+    )
 
 
 def _add_evaluate(sub) -> None:
@@ -253,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
             return _contact_sheet(args)
         if args.command == "batch":
             return _batch(args, argv)
-        from .quality.bench import run_bench
+        from .quality.bench import bench_batch, run_bench
 
+        if args.batch:
+            bench_batch(args.batch)
+            return 0
         return run_bench(args.seconds, args.keep, args.runs, args.hd)
     except VasaError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -115,3 +117,61 @@ def _cores() -> int | None:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def bench_batch(clips: int = 12, seconds: float = 3.0) -> dict[str, float]:
+    """A manifest of ``clips`` short clips (the sample portrait, ``seconds`` of speech each)
+    run by one worker: clips per hour, and the start-up cost (models, sessions) that the
+    worker pays once instead of once per clip."""
+    import csv
+
+    from ..batch.manifest import read_manifest
+    from ..batch.run import EngineMaker, run_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        speech, sr = sf.read(SAMPLE_AUDIO, dtype="float32")
+        with open(root / "clips.csv", "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["image", "audio", "name", "seed"])
+            for k in range(clips):
+                start = int(k * 0.37 * sr) % max(1, len(speech) - int(seconds * sr))
+                sf.write(root / f"v{k}.wav", speech[start : start + int(seconds * sr)], sr)
+                writer.writerow([str(SAMPLE_IMAGE), f"v{k}.wav", f"clip{k:03d}", k])
+        maker = EngineMaker()
+        t0 = time.perf_counter()
+        result = run_batch(read_manifest(root / "clips.csv"), root / "out", maker=maker)
+        wall = time.perf_counter() - t0
+        # One clip in a process of its own, as a farm without batching would run it.
+        t1 = time.perf_counter()
+        alone = [
+            sys.executable,
+            "-m",
+            "core",
+            "generate",
+            "--image",
+            str(SAMPLE_IMAGE),
+            "--audio",
+            str(root / "v0.wav"),
+            "--out",
+            str(root / "alone"),
+            "--quiet",
+        ]
+        subprocess.run(alone, cwd=ROOT, check=True, capture_output=True)
+        alone_s = time.perf_counter() - t1
+    done = len(result.names("done"))
+    per_clip = (wall - maker.startup_s) / max(done, 1)
+    cold = max(0.0, alone_s - per_clip)
+    print(f"batch: {done} clips of {seconds:.0f} s (512x512, 25 fps), one worker:")
+    print(f"  clips per hour:   {3600 * done / wall:9.0f}")
+    print(f"  per clip:         {per_clip:9.2f} s")
+    print(f"  start-up, once:   {maker.startup_s:9.2f} s (models and sessions)")
+    print(
+        f"  a process per clip pays {cold:.2f} s more each time (interpreter, imports, "
+        f"models): {3600 / (per_clip + cold):.0f} clips per hour"
+    )
+    return {
+        "clips_per_hour": 3600 * done / wall,
+        "per_clip_s": per_clip,
+        "startup_s": maker.startup_s,
+    }
