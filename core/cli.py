@@ -7,7 +7,9 @@ frames stay, ``run.json`` says where it stopped) with exit status 130.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -238,7 +240,19 @@ def _contact_sheet(args) -> int:
     return 0
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (what ``timeout``, ``docker stop``, Kubernetes and farm managers send) stops a
+    run as Ctrl-C does: the current frame finishes and ``run.json`` says ``cancelled``."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
     parser = argparse.ArgumentParser(
         prog="python -m core", description="Talking-head engine (Blender-free)."
     )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
+from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
 
@@ -117,3 +121,43 @@ def test_bad_arguments_exit_2(tmp_path: Path):
     result = run_cli("generate", "--image", SAMPLE_IMAGE)
     assert result.returncode == 2
     assert "required" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_cancels_cleanly(sig, tmp_path: Path):
+    """Ctrl-C and SIGTERM (timeout, docker stop, farm managers) alike: exit 130, complete
+    frames kept, run.json says cancelled and where it stopped."""
+    audio = tmp_path / "long.wav"
+    voice = load_audio(SAMPLE_AUDIO)
+    sf.write(audio, np.tile(voice, 4), SAMPLE_RATE)
+    out = tmp_path / "take"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "generate",
+            "--image",
+            str(SAMPLE_IMAGE),
+            "--audio",
+            str(audio),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((out / "frames").glob("frame_00001*.png")):
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "cancelled" and record["stopped_at_frame"] >= 10
+    assert record["frames_written"] < record["n_frames"]
+    frames = sorted((out / "frames").glob("frame_*.png"))
+    assert len(frames) == record["frames_written"]  # only complete frames, numbered from 1
