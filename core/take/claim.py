@@ -1,7 +1,7 @@
 """A claim on a take folder: one worker at a time makes a take, whatever the farm.
 
 The claim is a small JSON file in the take folder (``.claim``: host, process id, when),
-created with ``O_CREAT | O_EXCL`` so that of two workers only one can make it. A claim is
+linked into place so that of two workers only one can make it. A claim is
 stale when its process is gone (same host) or when it has not been refreshed for
 ``STALE_S`` (another host; the holder refreshes it while it works): a stale claim is
 taken over by renaming it away first, which again only one worker can do.
@@ -31,6 +31,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _place(source: Path, target: Path, info: dict) -> None:
+    """Create ``target`` with ``source``'s content, failing with FileExistsError if it is
+    there: a hard link, or, on storage without them, an exclusive create."""
+    try:
+        os.link(source, target)
+        return
+    except FileExistsError:
+        raise
+    except OSError:
+        pass  # no hard links here (some network shares)
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(info))
+
+
 class Claim:
     """Held by this process once ``acquire`` returned True; ``release`` lets it go."""
 
@@ -55,24 +70,29 @@ class Claim:
     def acquire(self) -> bool:
         """Claim the folder; False when another live worker holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if self.holder() is not None:
-                    return False
-                self._take_over_stale()
-                continue
-            info = {
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "token": self.token,
-                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            with os.fdopen(fd, "w") as fh:
-                json.dump(info, fh)
-            self._refreshed = time.monotonic()
-            return True
+        info = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "token": self.token,
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        # Written whole under a private name, then linked into place: the link fails if a
+        # claim is there already, and nobody ever reads a half-written claim.
+        mine = self.path.with_name(f"{CLAIM_FILE}.{self.token}")
+        mine.write_text(json.dumps(info))
+        try:
+            for _ in range(3):
+                try:
+                    _place(mine, self.path, info)
+                except FileExistsError:
+                    if self.holder() is not None:
+                        return False
+                    self._take_over_stale()
+                    continue
+                self._refreshed = time.monotonic()
+                return True
+        finally:
+            mine.unlink(missing_ok=True)
         return False
 
     def _take_over_stale(self) -> None:
