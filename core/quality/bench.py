@@ -144,19 +144,9 @@ def bench_batch(clips: int = 12, seconds: float = 3.0) -> dict[str, float]:
         wall = time.perf_counter() - t0
         # One clip in a process of its own, as a farm without batching would run it.
         t1 = time.perf_counter()
-        alone = [
-            sys.executable,
-            "-m",
-            "core",
-            "generate",
-            "--image",
-            str(SAMPLE_IMAGE),
-            "--audio",
-            str(root / "v0.wav"),
-            "--out",
-            str(root / "alone"),
-            "--quiet",
-        ]
+        paths = {"--image": SAMPLE_IMAGE, "--audio": root / "v0.wav", "--out": root / "alone"}
+        alone = [sys.executable, "-m", "core", "generate", "--quiet"]
+        alone += [part for flag, path in paths.items() for part in (flag, str(path))]
         subprocess.run(alone, cwd=ROOT, check=True, capture_output=True)
         alone_s = time.perf_counter() - t1
     done = len(result.names("done"))
