@@ -68,6 +68,10 @@ def _generate(args) -> int:
         raise VasaError(
             "--video needs PNG or JPEG frames; drop --video or choose --frame-format png."
         )
+    if args.video:  # before rendering: a take is not made for a video that cannot be written
+        from .take.video import check_video_target
+
+        check_video_target(args.video, overwrite=args.overwrite)
     progress = None if args.quiet else ProgressBar()
     result = generate(args.image, args.audio, args.out, settings, progress)
     for note in result.notes:
@@ -88,6 +92,7 @@ def _generate(args) -> int:
             args.audio,
             args.video,
             pattern=frame_pattern_printf(args.frame_format),
+            overwrite=args.overwrite,
         )
         print(f"video: {args.video}")
     return 0
@@ -240,6 +245,14 @@ def _contact_sheet(args) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are one ``error:`` line, like every other error (not argparse's usage
+    block), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message}; see `{self.prog} --help`.\n")
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (what ``timeout``, ``docker stop``, Kubernetes and farm managers send) stops a
     run as Ctrl-C does: the current frame finishes and ``run.json`` says ``cancelled``."""
@@ -253,9 +266,7 @@ def _stop_on_sigterm() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _stop_on_sigterm()
-    parser = argparse.ArgumentParser(
-        prog="python -m core", description="Talking-head engine (Blender-free)."
-    )
+    parser = OneLineParser(prog="python -m core", description="Talking-head engine (Blender-free).")
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)

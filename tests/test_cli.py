@@ -117,10 +117,45 @@ def test_existing_take_needs_overwrite(clip: Path, tmp_path: Path):
     assert sorted(p.name for p in out.rglob("*")) == ["frame_000001.png", "frames", "run.json"]
 
 
-def test_bad_arguments_exit_2(tmp_path: Path):
-    result = run_cli("generate", "--image", SAMPLE_IMAGE)
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["generate", "--image", "x.png"], "the following arguments are required: --audio, --out"),
+        (
+            ["generate", "--image", "x", "--audio", "y", "--out", "z", "--fps", "fast"],
+            "argument --fps: invalid float value: 'fast'",
+        ),
+        (["generate", "--emotion", "furious"], "argument --emotion: invalid choice: 'furious'"),
+        (["render"], "invalid choice: 'render'"),
+        (
+            ["generate", "--image", "x", "--audio", "y", "--out", "z", "--frobnicate"],
+            "unrecognized arguments: --frobnicate",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_error_line(args, says):
+    result = run_cli(*args)
     assert result.returncode == 2
-    assert "required" in result.stderr and "Traceback" not in result.stderr
+    assert error_lines(result.stderr) == result.stderr.strip().splitlines()
+    assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr
+
+
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--threads", "100000"], "CPU threads 100000 is out of range; use 0"),
+        (["--threads", "-1"], "CPU threads -1 is out of range"),
+        (["--fps", "0"], "Frame rate 0 is out of range; use a rate above 0 and at most 240"),
+        (["--seed", "-3"], "Seed -3 is out of range; use 0 to 2147483647."),
+    ],
+)
+def test_settings_out_of_range_are_one_sentence(flags, says, clip, tmp_path):
+    out = tmp_path / "take"
+    result = run_cli("generate", "--image", SAMPLE_IMAGE, "--audio", clip, "--out", out, *flags)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and says in lines[0]
+    assert not out.exists()  # refused before anything was written
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

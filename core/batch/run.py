@@ -78,6 +78,7 @@ class EngineMaker:
             progress,
             cancel,
             stages=self._stages(clip),
+            claim_folder=False,
         )
         return result.status
 

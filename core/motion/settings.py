@@ -125,7 +125,13 @@ def validate(settings: MotionSettings) -> None:
             and control.minimum <= value <= control.maximum
         )
         if not ok:
+            unit = f" {control.unit}" if control.unit else ""
             raise VasaError(
                 f"{control.label} {value!r} is out of range; use "
-                f"{control.minimum:g} to {control.maximum:g} {control.unit}."
+                f"{_number(control.minimum)} to {_number(control.maximum)}{unit}."
             )
+
+
+def _number(value: float) -> str:
+    """A range end as people write it: 2147483647, not 2.14748e+09; 0.5, not 0.500000."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -16,6 +16,9 @@ import time
 import uuid
 from pathlib import Path
 
+from ..errors import OutputError
+from .frames import output_error
+
 CLAIM_FILE = ".claim"
 STALE_S = 600.0  # a claim from another host not refreshed for this long is abandoned
 REFRESH_S = 30.0
@@ -69,7 +72,13 @@ class Claim:
 
     def acquire(self) -> bool:
         """Claim the folder; False when another live worker holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder} is a file, not a folder; choose a folder for the take.")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
         info = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
@@ -79,7 +88,11 @@ class Claim:
         # Written whole under a private name, then linked into place: the link fails if a
         # claim is there already, and nobody ever reads a half-written claim.
         mine = self.path.with_name(f"{CLAIM_FILE}.{self.token}")
-        mine.write_text(json.dumps(info))
+        try:
+            mine.write_text(json.dumps(info))
+        except OSError as exc:
+            mine.unlink(missing_ok=True)
+            raise output_error(self.path.parent, exc) from exc
         try:
             for _ in range(3):
                 try:

@@ -34,6 +34,8 @@ MOTION_NPZ = "motion.npz"
 FRAMES_DIR = "frames"
 CROP_DIR = "crop512"  # with output "both": the 512x512 face crops beside frames/
 STAGING_DIR = ".rerender"
+RESERVE_FILE = ".reserve"  # disk space held for the take's last run.json
+RESERVE_BYTES = 256 * 1024
 
 
 class RecordError(ValueError):
@@ -134,6 +136,7 @@ class TakeFolder:
         self.motion_npz = self.path / MOTION_NPZ
         self.frames_dir = self.path / FRAMES_DIR
         self.staging = self.path / STAGING_DIR  # a re-render's frames until they are done
+        self.reserve = self.path / RESERVE_FILE
 
     def frame_path(self, index: int, fmt: str, folder: str = FRAMES_DIR) -> Path:
         """File of frame ``index`` (1-based) in ``folder``."""
@@ -162,10 +165,26 @@ class TakeFolder:
                 target.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise output_error(target, exc) from exc
+        try:  # room for the last run.json, should the frames fill the disk
+            self.reserve.write_bytes(bytes(RESERVE_BYTES))
+        except OSError as exc:
+            self.reserve.unlink(missing_ok=True)
+            raise output_error(self.reserve, exc) from exc
 
     # -- run.json and motion.npz ---------------------------------------------------------
-    def write_record(self, record: RunRecord) -> None:
-        write_json(self.run_json, record.to_json())
+    def write_record(self, record: RunRecord, last: bool = False) -> None:
+        """Write run.json atomically. The ``last`` write of a take may use the space that
+        ``prepare`` reserved, so a take that filled the disk still ends ``failed``, not
+        ``running``."""
+        try:
+            write_json(self.run_json, record.to_json())
+        except OutputError:
+            if not (last and self.reserve.exists()):
+                raise
+            self.reserve.unlink()
+            write_json(self.run_json, record.to_json())
+        if last:
+            self.reserve.unlink(missing_ok=True)
 
     def read_record(self) -> RunRecord:
         try:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import VasaError
+from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
 from ..motion.track import MotionTrack
 from ..runtime.factory import open_stages
 from ..runtime.packs import sha256_file
 from . import outputs
+from .claim import Claim, describe
 from .crop import FaceCrop
 from .frames import frame_name, output_error
 from .generate import Progress, now, provenance
@@ -103,56 +104,66 @@ def rerender(
     face = stages.face.analyze(pixels, image_path.name)
     renderer = stages.renderer(pixels, face)
     crop = FaceCrop(face, stages.runtime) if settings.output != "full" else None
-    folders = outputs.folders(settings.output)
-    shutil.rmtree(take.staging, ignore_errors=True)
-    try:
-        for folder in folders:
-            (take.staging / folder).mkdir(parents=True)
-    except OSError as exc:
-        raise output_error(take.staging / "x", exc) from exc
-
-    text = provenance("Synthetic talking-head video frame (re-rendered from edited motion).")
-    targets = outputs.open_targets(take.staging, settings, renderer, pixels, crop, text)
-
-    def on_frame(k: int, i: int) -> None:
-        report(
-            0.05 + 0.9 * (k + 1) / len(changed),
-            f"Frame {i + 1} ({k + 1} of {len(changed)} changed)",
+    claim = Claim(take.path)
+    if not claim.acquire():
+        holder = claim.holder()
+        raise OutputError(
+            f"{take.path} is being written by {describe(holder) if holder else 'another process'}"
+            "; wait for it to finish, then re-render."
         )
-
     try:
-        status = render_frames(renderer, track, changed, targets, cancel, on_frame)
-    except BaseException:
+        folders = outputs.folders(settings.output)
         shutil.rmtree(take.staging, ignore_errors=True)
-        raise
-    if status == "cancelled":
-        shutil.rmtree(take.staging, ignore_errors=True)
-        report(1.0, "Cancelled; the take is unchanged")
-        return RerenderResult(take.path, "cancelled")
+        try:
+            for folder in folders:
+                (take.staging / folder).mkdir(parents=True)
+        except OSError as exc:
+            raise output_error(take.staging / "x", exc) from exc
 
-    # Every changed frame is on disk: swap them in, then record the new motion.
-    fmt = settings.frame_format
-    try:
-        for folder in folders:
-            for i in changed:
-                name = frame_name(i + 1, fmt)
-                (take.staging / folder / name).replace(take.path / folder / name)
-        track.meta = dict(old.meta) | {"edited": True}
-        take.save_track(track)
-        record.rerenders.append(
-            {
-                "at": now(),
-                "frames": len(changed),
-                "first": changed[0] + 1,
-                "last": changed[-1] + 1,
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
-        take.write_record(record)
-    except OSError as exc:
-        raise output_error(take.path / FRAMES_DIR / "x", exc) from exc
+        text = provenance("Synthetic talking-head video frame (re-rendered from edited motion).")
+        targets = outputs.open_targets(take.staging, settings, renderer, pixels, crop, text)
+
+        def on_frame(k: int, i: int) -> None:
+            report(
+                0.05 + 0.9 * (k + 1) / len(changed),
+                f"Frame {i + 1} ({k + 1} of {len(changed)} changed)",
+            )
+
+        try:
+            status = render_frames(renderer, track, changed, targets, cancel, on_frame)
+        except BaseException:
+            shutil.rmtree(take.staging, ignore_errors=True)
+            raise
+        if status == "cancelled":
+            shutil.rmtree(take.staging, ignore_errors=True)
+            report(1.0, "Cancelled; the take is unchanged")
+            return RerenderResult(take.path, "cancelled")
+
+        # Every changed frame is on disk: swap them in, then record the new motion.
+        fmt = settings.frame_format
+        try:
+            for folder in folders:
+                for i in changed:
+                    name = frame_name(i + 1, fmt)
+                    (take.staging / folder / name).replace(take.path / folder / name)
+            track.meta = dict(old.meta) | {"edited": True}
+            take.save_track(track)
+            record.rerenders.append(
+                {
+                    "at": now(),
+                    "frames": len(changed),
+                    "first": changed[0] + 1,
+                    "last": changed[-1] + 1,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                }
+            )
+            take.write_record(record)
+        except OSError as exc:
+            raise output_error(take.path / FRAMES_DIR / "x", exc) from exc
+        finally:
+            shutil.rmtree(take.staging, ignore_errors=True)
     finally:
-        shutil.rmtree(take.staging, ignore_errors=True)
+        claim.release()
     report(1.0, f"Re-rendered {len(changed)} frames")
     return RerenderResult(
         take.path, "complete", changed, {"total": round(time.perf_counter() - t0, 4)}

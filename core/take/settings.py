@@ -18,6 +18,7 @@ from .frames import FRAME_FORMATS
 # full frames; "crop512" (VASA-1's 512x512 face crop) instead; or "both" (crops beside them).
 OUTPUTS = ("full", "crop512", "both")
 MAX_FPS = 240.0
+MAX_THREADS = 256  # ONNX Runtime threads; 100000 once hung a machine
 
 
 @dataclass
@@ -41,7 +42,15 @@ class Settings:
     def validate(self) -> None:
         """VasaError with one sentence for the first setting out of range."""
         if not 0 < self.fps <= MAX_FPS:
-            raise VasaError(f"Frame rate {self.fps} is out of range; use 1 to 240 fps.")
+            raise VasaError(
+                f"Frame rate {self.fps:g} is out of range; use a rate above 0 and at most "
+                f"{MAX_FPS:g} fps."
+            )
+        if not 0 <= self.threads <= MAX_THREADS:
+            raise VasaError(
+                f"CPU threads {self.threads} is out of range; use 0 (chosen from the cores) to "
+                f"{MAX_THREADS}."
+            )
         validate(self.motion)
         _check_choice("Frame format", self.frame_format, FRAME_FORMATS)
         _check_choice("Output", self.output, OUTPUTS)

@@ -1,0 +1,159 @@
+"""A take folder under stress: a full disk still ends run.json as failed, two processes never
+write into one take (``--overwrite`` included), and a re-render waits its turn."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
+
+from core.audio import SAMPLE_RATE, load_audio
+from core.errors import OutputError
+from core.take import frames as take_frames
+from core.take.claim import CLAIM_FILE
+from core.take.generate import generate
+from core.take.record import RESERVE_FILE, TakeFolder
+from core.take.rerender import rerender
+from core.take.settings import Settings
+
+
+@pytest.fixture()
+def clip(tmp_path) -> Path:
+    path = tmp_path / "clip.wav"
+    sf.write(path, load_audio(SAMPLE_AUDIO)[:SAMPLE_RATE], SAMPLE_RATE)
+    return path
+
+
+def test_a_disk_that_fills_up_still_ends_run_json_as_failed(clip, tmp_path, monkeypatch):
+    """The frames fill the disk, then the final run.json cannot be written either until the
+    space held back when the take started is given up."""
+    out = tmp_path / "take"
+    real_replace, real_unlink = os.replace, os.unlink
+    frames_done: list[str] = []
+    freed: list[str] = []  # space given back after the disk filled up
+
+    def replace(src, dst, *args, **kwargs):
+        name = Path(dst).name
+        full = len(frames_done) >= 3
+        if name.startswith("frame_"):
+            if full:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            frames_done.append(name)
+        if name == "run.json" and full and not freed:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+
+    def unlink(path, *args, **kwargs):
+        if Path(path).name == RESERVE_FILE and len(frames_done) >= 3:
+            freed.append(str(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(take_frames.os, "replace", replace)
+    monkeypatch.setattr(os, "unlink", unlink)
+    with pytest.raises(OutputError, match="disk is full"):
+        generate(SAMPLE_IMAGE, clip, out, Settings(fps=12))
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "failed" and "disk is full" in record["error"]
+    assert record["frames_written"] == 3 and not (out / RESERVE_FILE).exists()
+
+
+def test_a_complete_take_leaves_no_reserve_or_claim(clip, tmp_path):
+    out = tmp_path / "take"
+    generate(SAMPLE_IMAGE, clip, out, Settings(fps=6))
+    assert not (out / RESERVE_FILE).exists() and not (out / CLAIM_FILE).exists()
+
+
+def _claim_by_live_process(folder: Path) -> subprocess.Popen:
+    """A process that stays alive, named as the holder of the take's claim."""
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    folder.mkdir(parents=True, exist_ok=True)
+    info = {"host": socket.gethostname(), "pid": holder.pid, "token": "other", "since": "now"}
+    (folder / CLAIM_FILE).write_text(json.dumps(info))
+    return holder
+
+
+def test_overwrite_never_mixes_with_a_take_another_process_is_making(clip, tmp_path):
+    out = tmp_path / "take"
+    generate(SAMPLE_IMAGE, clip, out, Settings(fps=6))
+    before = {p.name: p.read_bytes() for p in (out / "frames").iterdir()}
+    holder = _claim_by_live_process(out)
+    try:
+        done = run_cli(
+            "generate",
+            "--image",
+            SAMPLE_IMAGE,
+            "--audio",
+            clip,
+            "--out",
+            out,
+            "--fps",
+            "6",
+            "--overwrite",
+        )
+        assert done.returncode == 2
+        assert f"is being made by process {holder.pid} on {socket.gethostname()}" in done.stderr
+        assert {p.name: p.read_bytes() for p in (out / "frames").iterdir()} == before
+        track = TakeFolder(out).read_track()
+        track.data[1, track.index("jawOpen")] = 1.0
+        with pytest.raises(OutputError, match="is being written by process"):
+            rerender(out, track)
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder is gone: its claim is stale and the next run takes the folder over.
+    assert (
+        run_cli(
+            "generate",
+            "--image",
+            SAMPLE_IMAGE,
+            "--audio",
+            clip,
+            "--out",
+            out,
+            "--fps",
+            "6",
+            "--overwrite",
+        ).returncode
+        == 0
+    )
+    assert not (out / CLAIM_FILE).exists()
+
+
+def test_two_generates_racing_into_one_folder_never_mix(clip, tmp_path):
+    long = tmp_path / "long.wav"
+    sf.write(long, load_audio(SAMPLE_AUDIO), SAMPLE_RATE)
+    out = tmp_path / "take"
+    cmd = [
+        sys.executable,
+        "-m",
+        "core",
+        "generate",
+        "--image",
+        str(SAMPLE_IMAGE),
+        "--audio",
+        str(long),
+        "--out",
+        str(out),
+        "--overwrite",
+        "--quiet",
+    ]
+    first = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / CLAIM_FILE).exists():
+        time.sleep(0.02)
+    second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert second.returncode == 2 and "is being made by process" in second.stderr
+    record = TakeFolder(out).read_record()
+    assert record.status == "complete" and record.frames_written == record.n_frames
+    assert not (out / CLAIM_FILE).exists() and os.listdir(out / "frames")
