@@ -157,3 +157,34 @@ def test_two_generates_racing_into_one_folder_never_mix(clip, tmp_path):
     record = TakeFolder(out).read_record()
     assert record.status == "complete" and record.frames_written == record.n_frames
     assert not (out / CLAIM_FILE).exists() and os.listdir(out / "frames")
+
+
+def test_a_full_disk_while_saving_the_motion_is_one_sentence(tmp_path):
+    """Run in a process of its own: the old writer left a half-closed zip whose clean-up
+    printed a second traceback when the process ended."""
+    script = f"""
+import errno
+from core.errors import OutputError
+from core.motion import track
+
+class Full:
+    def __init__(self, *a, **k): pass
+    def __enter__(self): return self
+    def __exit__(self, *a): return False
+    def write(self, data): raise OSError(errno.ENOSPC, "No space left on device")
+
+track.open = Full
+try:
+    track.MotionTrack.neutral(2000, 25.0).save({str(tmp_path / "motion.npz")!r})
+except OutputError as exc:
+    print(exc)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.strip() == (
+        f"The disk is full while writing motion.npz in {tmp_path}; free some space and "
+        "generate again."
+    )
+    assert not list(tmp_path.iterdir())  # no temporary file left

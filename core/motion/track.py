@@ -6,6 +6,8 @@ Frames x named channels (ARKit names for expressions, degrees for angles), saved
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -90,24 +92,34 @@ class MotionTrack:
         return dict(zip(self.channels, map(float, self.data[i]), strict=True))
 
     def save(self, path: str | Path) -> None:
-        """Write ``motion.npz`` atomically (a temp file renamed over the target)."""
+        """Write ``motion.npz`` atomically (a temp file renamed over the target).
+
+        The archive is built in memory first: written straight into a file, a full disk
+        left NumPy's zip writer half-closed, and it printed a second traceback on exit."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            data=self.data,
+            channels=np.array(self.channels),
+            fps=np.float64(self.fps),
+            meta=json.dumps(self.meta),
+        )
         try:
             with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    data=self.data,
-                    channels=np.array(self.channels),
-                    fps=np.float64(self.fps),
-                    meta=json.dumps(self.meta),
-                )
+                fh.write(buffer.getbuffer())
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise OutputError(
+                    f"The disk is full while writing {path.name} in {path.parent}; free some "
+                    "space and generate again."
+                ) from exc
             raise OutputError(
-                f"Could not write {path} ({exc.strerror}); check that the folder "
-                "is writable and the disk has space."
+                f"Could not write {path} ({exc.strerror}); check that the folder is writable "
+                "and the disk has space."
             ) from exc
 
     @classmethod
