@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
@@ -130,7 +131,7 @@ def test_overwrite_never_mixes_with_a_take_another_process_is_making(clip, tmp_p
 
 def test_two_generates_racing_into_one_folder_never_mix(clip, tmp_path):
     long = tmp_path / "long.wav"
-    sf.write(long, load_audio(SAMPLE_AUDIO), SAMPLE_RATE)
+    sf.write(long, np.tile(load_audio(SAMPLE_AUDIO), 3), SAMPLE_RATE)  # ~6 s to render
     out = tmp_path / "take"
     cmd = [
         sys.executable,
@@ -153,7 +154,7 @@ def test_two_generates_racing_into_one_folder_never_mix(clip, tmp_path):
     second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     first.communicate(timeout=120)
     assert first.returncode == 0
-    assert second.returncode == 2 and "is being made by process" in second.stderr
+    assert second.returncode == 2 and "is being made by process" in second.stderr, second
     record = TakeFolder(out).read_record()
     assert record.status == "complete" and record.frames_written == record.n_frames
     assert not (out / CLAIM_FILE).exists() and os.listdir(out / "frames")
