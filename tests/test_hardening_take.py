@@ -189,3 +189,12 @@ except OutputError as exc:
         "generate again."
     )
     assert not list(tmp_path.iterdir())  # no temporary file left
+
+
+def test_overwrite_replaces_the_whole_take_crops_included(clip, tmp_path):
+    out = tmp_path / "take"
+    generate(SAMPLE_IMAGE, clip, out, Settings(fps=6, output="both"))
+    assert list((out / "crop512").iterdir())
+    generate(SAMPLE_IMAGE, clip, out, Settings(fps=6, overwrite=True))
+    assert not (out / "crop512").exists()  # no crops of the previous take left beside it
+    assert TakeFolder(out).read_record().settings.output == "full"
