@@ -1,9 +1,10 @@
 """Stage 1, the voice: audio files in, 16 kHz mono samples and per-video-frame features out.
 
-``load`` reads and checks any common file (WAV, FLAC, OGG, MP3); ``features`` describes it
-once per video frame (loudness, voicing, pitch, log-mel); ``phonemes`` recognises English
-phones with PocketSphinx for the phonetic lip sync. This package's public names are
-re-exported here, so ``from core.audio import load_audio, compute_features`` is the way in.
+``load`` reads and checks any common file (WAV, FLAC, OGG, MP3) or a pipe, and notes a
+truncated one; ``features`` describes it once per video frame (loudness, voicing, pitch,
+log-mel); ``phonemes`` recognises English phones with PocketSphinx for the phonetic lip sync.
+This package's public names are re-exported here, so
+``from core.audio import load_audio, compute_features`` is the way in.
 """
 
 from .features import (
@@ -19,7 +20,17 @@ from .features import (
     compute_features,
     n_video_frames,
 )
-from .load import MAX_DURATION_S, SAMPLE_RATE, SILENCE_PEAK_DBFS, AudioInfo, load_audio, probe_audio
+from .load import (
+    MAX_DURATION_S,
+    SAMPLE_RATE,
+    SILENCE_PEAK_DBFS,
+    TRUNCATED_MIN_S,
+    AudioInfo,
+    LoadedAudio,
+    load_audio,
+    probe_audio,
+    read_audio,
+)
 
 __all__ = [
     "LOUDNESS_FLOOR_DB",
@@ -32,11 +43,14 @@ __all__ = [
     "PITCH_MIN_HZ",
     "SAMPLE_RATE",
     "SILENCE_PEAK_DBFS",
+    "TRUNCATED_MIN_S",
     "VOICING_THRESHOLD",
     "AudioFeatures",
     "AudioInfo",
+    "LoadedAudio",
     "compute_features",
     "load_audio",
     "n_video_frames",
     "probe_audio",
+    "read_audio",
 ]

@@ -20,6 +20,7 @@ from . import SAMPLE_RATE
 
 PIECE_S = 30.0  # longest stretch handed to the decoder in one utterance
 CUT_SEARCH_S = 3.0  # a cut is placed at the quietest 10 ms within this much before the limit
+MIN_LAST_PIECE_S = 1.0  # a shorter rest is not cut off: the last piece is that much longer
 DECODER_HZ = 100  # PocketSphinx's frame rate (10 ms frames)
 # Allphone decoding with the bundled phone bigram; wide beams cost little at 10 ms frames and
 # keep short consonants (measured real-time factor ~0.05 on one core).
@@ -70,7 +71,9 @@ def _cut_points(samples: np.ndarray, sr: int) -> list[int]:
     cuts, start = [0], 0
     limit = int(PIECE_S * sr)
     search = int(CUT_SEARCH_S * sr)
-    while n - start > limit:
+    # A rest shorter than MIN_LAST_PIECE_S stays with the piece before it: the decoder finds
+    # nothing in a piece under ~30 ms, and a phone cut off there would be lost.
+    while n - start > limit + int(MIN_LAST_PIECE_S * sr):
         lo, hi = start + limit - search, start + limit
         seg = samples[lo:hi]
         m = len(seg) // hop
@@ -87,7 +90,8 @@ def recognize(
 ) -> list[Phone]:
     """Phones with start/end times (s) for mono float ``samples`` at 16 kHz.
 
-    ``progress(fraction)`` is called after each piece.
+    ``progress(fraction)`` is called after each piece. A piece too short to hold a phone
+    (under ~30 ms, where PocketSphinx returns no segmentation at all) gives none.
     """
     if sr != SAMPLE_RATE:
         raise ValueError(f"Phone recognition needs {SAMPLE_RATE} Hz audio, got {sr} Hz.")
@@ -96,18 +100,26 @@ def recognize(
     phones: list[Phone] = []
     cuts = _cut_points(x, sr)
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-        pcm = (np.clip(x[a:b], -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        offset = a / sr
-        for seg in decoder.seg():
-            name = seg.word.upper()
-            name = name if name.isalpha() and name != "NSN" else "SIL"  # +SPN+, +NSN+ ...
-            start = offset + seg.start_frame / DECODER_HZ
-            end = min(offset + (seg.end_frame + 1) / DECODER_HZ, b / sr)
-            if end > start:
-                phones.append(Phone(name, start, end))
+        if b > a:  # the decoder refuses an empty buffer
+            pcm = (np.clip(x[a:b], -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            phones += _phones(decoder.seg(), a / sr, b / sr)
         if progress is not None:
             progress(b / max(len(x), 1))
+    return phones
+
+
+def _phones(segments, offset: float, end_s: float) -> list[Phone]:
+    """The decoder's segments of one piece as phones; ``segments`` is None when the piece
+    was too short to decode."""
+    phones: list[Phone] = []
+    for seg in segments or ():
+        name = seg.word.upper()
+        name = name if name.isalpha() and name != "NSN" else "SIL"  # +SPN+, +NSN+ ...
+        start = offset + seg.start_frame / DECODER_HZ
+        end = min(offset + (seg.end_frame + 1) / DECODER_HZ, end_s)
+        if end > start:
+            phones.append(Phone(name, start, end))
     return phones

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from .. import ENGINE_NAME, __version__
-from ..audio import SAMPLE_RATE, compute_features, load_audio
+from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
 from ..runtime import sessions
@@ -121,7 +121,8 @@ def generate(
 
     report(0.0, "Reading inputs")
     pixels = load_image(image_path)
-    samples = load_audio(audio_path)
+    voice = read_audio(audio_path)  # a pipe is read once: its notes and sha256 come with it
+    samples = voice.samples
     if lap("load"):
         return stopped()
     stages = stages or open_stages(settings.pack, runtime=runtime)
@@ -138,6 +139,7 @@ def generate(
         samples,
         progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"),
     )
+    track.meta["notes"] = [*voice.notes, *track.meta.get("notes", [])]  # e.g. truncated audio
     if lap("motion"):
         return stopped()
     renderer = stages.renderer(pixels, face)
@@ -171,7 +173,7 @@ def generate(
                 },
                 "audio": {
                     "path": str(audio_path.resolve()),
-                    "sha256": sha256_file(audio_path),
+                    "sha256": voice.sha256 or sha256_file(audio_path),
                     "duration_s": round(len(samples) / SAMPLE_RATE, 4),
                 },
             },
