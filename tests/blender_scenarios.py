@@ -550,9 +550,109 @@ def standin_profile(zip_path: str, work: Path, args: dict) -> dict:
     return {"take": info, "after": digests(info["folder"]), "status": scene.talking_head.status}
 
 
+def turned_photo(zip_path: str, work: Path, args: dict) -> dict:
+    """A phone photo stored turned (EXIF orientation) on a plane made to the stored pixels'
+    proportions with a UV map, as Import Images as Planes and scripts/batch.py make one:
+    Generate, Show Photo / Show Take, Generate again from the photo, save and reopen."""
+    import numpy as np
+
+    install(zip_path)
+    scene, plane, tex, photo, sound, blocker = scene_with_inputs(work, args["image"], args["audio"])
+    state = scene.talking_head
+    stored = list(photo.size)
+    mesh = plane.data
+    mesh.clear_geometry()
+    aspect = stored[0] / stored[1]
+    corners = [(-aspect, 0, -1), (aspect, 0, -1), (aspect, 0, 1), (-aspect, 0, 1)]
+    mesh.from_pydata(corners, [], [(0, 1, 2, 3)])
+    uv = mesh.uv_layers.new()
+    for loop, co in zip(uv.data, [(0, 0), (1, 0), (1, 1), (0, 1)], strict=True):
+        loop.uv = co
+
+    def extent() -> list[float]:
+        xs = [v.co.x for v in mesh.vertices]
+        zs = [v.co.z for v in mesh.vertices]
+        return [max(xs) - min(xs), max(zs) - min(zs)]
+
+    def thumbnail(image) -> list:
+        """8x8 block means of the RGB pixels, top row first."""
+        w, h = image.size
+        pixels = np.empty(w * h * 4, np.float32)
+        image.pixels.foreach_get(pixels)
+        top_first = pixels.reshape(h, w, 4)[::-1, :, :3]
+        return top_first.reshape(8, h // 8, 8, w // 8, 3).mean(axis=(1, 3)).tolist()
+
+    before = extent()
+    bpy.ops.talking_head.generate()
+    take = state.takes[0]
+    shown = tex.image
+    copy = take.original_image
+    first = {
+        "folder": bpy.path.abspath(take.folder),
+        "shown": shown.name,
+        "shown_is_take": shown == take.take_image,
+        "take_image_size": list(take.take_image.size),
+        "take_image_source": take.take_image.get("talking_head_take"),
+        "extent": extent(),
+        "copy": copy.name,
+        "copy_size": list(copy.size),
+        "copy_packed": copy.packed_file is not None,
+        "copy_of": copy.get("talking_head_upright_of").name,
+        "copy_thumbnail": thumbnail(copy),
+        "photo_untouched": list(photo.size) == stored and photo.packed_file is None,
+    }
+    bpy.ops.talking_head.show_on_plane(show="PHOTO")
+    photo_shown = tex.image == copy
+    # Generate again while the plane shows the upright copy: the photo's file is read again.
+    bpy.ops.talking_head.generate()
+    second = state.takes[1]
+    again = {
+        "folder": bpy.path.abspath(second.folder),
+        "extent": extent(),
+        "copy": second.original_image.name,
+        "copies": sorted(i.name for i in bpy.data.images if "talking_head_upright_of" in i),
+        "shown_is_take": tex.image == second.take_image,
+    }
+    state.active_take = 0
+    bpy.ops.talking_head.show_on_plane(show="PHOTO")
+    bpy.ops.talking_head.show_on_plane(show="TAKE")
+    take_shown = tex.image == state.takes[0].take_image
+    blend = str(work / "scene.blend")
+    bpy.ops.wm.save_mainfile(filepath=blend)
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    reopened = bpy.data.images.get(first["copy"])
+    # The photo is kept in the .blend (the copy holds it) and Generate works from it again.
+    kept = bpy.data.images.get(Path(args["image"]).name) is not None
+    scene = bpy.context.scene
+    bpy.ops.talking_head.generate()
+    third = len(scene.talking_head.takes)
+    return {
+        "photo_kept": kept,
+        "takes_after_reopen": third,
+        "stored_size": stored,
+        "before": before,
+        "first": first,
+        "photo_shown": photo_shown,
+        "second": again,
+        "take_shown": take_shown,
+        "reopened": None
+        if reopened is None
+        else {"size": list(reopened.size), "thumbnail": thumbnail(reopened)},
+    }
+
+
 SCENARIOS = {
     f.__name__: f
-    for f in (register_cycle, generate, rerender, bad_inputs, modal, inspect_blend, standin_profile)
+    for f in (
+        register_cycle,
+        generate,
+        rerender,
+        bad_inputs,
+        modal,
+        inspect_blend,
+        standin_profile,
+        turned_photo,
+    )
 }
 
 

@@ -520,3 +520,49 @@ def test_batch_script_runs_a_manifest_through_blender(extension_zip, clip, tmp_p
         "error: clips.csv line 2: the audio file missing.wav does not exist.",
         "error: clips.csv line 3 names the take 'x' like line 2; give each row its own name.",
     ]
+
+
+def test_a_turned_phone_photo_is_upright_on_the_plane(extension_zip, clip, tmp_path):
+    """A JPEG stored sideways with EXIF orientation 6 on a plane made to its stored size:
+    Blender loads the stored pixels; the take is upright, the plane takes the upright
+    proportions (same height), Show Photo shows a packed upright copy, and generating again
+    reads the photo's file again."""
+    from test_hardening_image import jpeg_with_orientation
+
+    upright_bgr = np.ascontiguousarray(cv2.imread(str(SAMPLE_IMAGE))[:, 64:])  # 448x512
+    image = tmp_path / "phone.jpg"
+    image.write_bytes(jpeg_with_orientation(upright_bgr, 6))
+    r = run_scenario("turned_photo", extension_zip, tmp_path / "work", image=image, audio=clip)
+    assert r["stored_size"] == [512, 448]  # Blender ignores the EXIF orientation
+    assert r["before"] == pytest.approx([2 * 512 / 448, 2.0])
+    first = r["first"]
+    assert first["shown_is_take"] and first["take_image_size"] == [448, 512]
+    assert first["take_image_source"] == "phone.jpg"  # the next take starts from the photo
+    assert first["extent"] == pytest.approx([2 * 448 / 512, 2.0])
+    assert first["copy_size"] == [448, 512] and first["copy_packed"]
+    assert first["copy_of"] == "phone.jpg" and first["photo_untouched"]
+    rgb = upright_bgr[:, :, ::-1].astype(np.float32) / 255
+    expected = rgb.reshape(8, 64, 8, 56, 3).mean(axis=(1, 3))
+    assert np.abs(np.array(first["copy_thumbnail"]) - expected).max() < 0.03
+    assert r["photo_shown"] and r["take_shown"]
+    # The frames are upright: the face where it is in the upright picture, eyes up.
+    meter = landmark_meter()
+    reference = meter.analyze(np.ascontiguousarray(upright_bgr[:, :, ::-1]), "upright")
+    frame = cv2.cvtColor(
+        cv2.imread(str(Path(first["folder"]) / "frames" / "frame_000001.png")), cv2.COLOR_BGR2RGB
+    )
+    face = meter.analyze(frame, "frame 1")
+    assert face.landmarks[[33, 263], 1].max() < face.landmarks[[13, 14], 1].min() - 20
+    np.testing.assert_allclose(face.box, reference.box, atol=8)
+    # Generating again from the upright copy: the photo's file, the plane's shape kept.
+    second = r["second"]
+    record = json.loads((Path(second["folder"]) / "run.json").read_text())
+    assert Path(record["inputs"]["image"]["path"]) == image.resolve()
+    assert record["inputs"]["image"]["size"] == [448, 512]
+    assert second["extent"] == pytest.approx(first["extent"])
+    assert second["copies"] == [first["copy"]] and second["copy"] == first["copy"]
+    assert second["shown_is_take"]
+    reopened = r["reopened"]
+    assert reopened is not None and reopened["size"] == [448, 512]
+    np.testing.assert_allclose(reopened["thumbnail"], first["copy_thumbnail"], atol=1e-6)
+    assert r["photo_kept"] and r["takes_after_reopen"] == 3

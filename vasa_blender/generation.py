@@ -19,7 +19,7 @@ from ..core.runtime import sessions
 from ..core.take.generate import generate
 from ..core.take.record import TakeFolder
 from ..core.take.settings import Settings
-from . import curves, plane, sources, takes, vse
+from . import curves, plane, sources, takes, upright, vse
 from .jobs import Job
 from .preferences import preferences
 from .props import CONTROL_FIELDS
@@ -147,6 +147,8 @@ def _roll_back(scene: bpy.types.Scene, made: list) -> None:
         elif kind == "texture":
             node, image = item
             node.image = image
+        elif kind == "mesh":
+            upright.restore_plane(*item)
 
 
 def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
@@ -178,13 +180,22 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
     controller[curves.CONTROLLER_KEY] = p.take
     curves.write_track(controller, track, inputs.frame_start)
 
-    take_image = None
+    take_image, photo, reshaped = None, original, False
     if node is not None:
         take_image = plane.sequence_image(frames[0], f"{p.take} frames", original)
         made.append(("image", take_image))
         take_image.filepath = takes.portable(frames[0])
         made.append(("texture", (node, node.image)))
         plane.play_take(node, take_image, inputs.frame_start, track.n_frames)
+        turn = upright.orientation(inputs.image_path, inputs.image_bytes)
+        if turn != 1 and original is not None:  # the frames are upright: so is the rest
+            photo, new = upright.upright_copy(original, turn)
+            if new:
+                made.append(("image", photo))
+            old = upright.fit_plane(plane_obj, tuple(original.size), turn)
+            if old is not None:
+                made.append(("mesh", (plane_obj.data, old)))
+                reshaped = True
 
     takes.add_record(
         state,
@@ -197,7 +208,7 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
         strip=strip.name,
         plane=plane_obj,
         controller=controller,
-        original_image=original,
+        original_image=photo,
         take_image=take_image,
         frame_start=inputs.frame_start,
         n_frames=track.n_frames,
@@ -208,6 +219,9 @@ def _build(scene, p: Plan, result, node, made: list) -> tuple[str, str]:
         provider=result.provider,
     )
     state.provider = result.provider
-    notes = "; ".join(result.notes)
+    notes = "; ".join(
+        result.notes
+        + ([f"'{plane_obj.name}' now has the upright photo's proportions"] if reshaped else [])
+    )
     message = f"{p.take}: {track.n_frames} frames on channel {channel} ({result.provider})"
     return "INFO", message + (f"; {notes}" if notes else "")

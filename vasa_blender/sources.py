@@ -104,13 +104,19 @@ def _portrait(state, read: bool) -> tuple:
                 f"'{obj.name}' has no image texture in its material; pick an image plane."
             )
         image = node.image
-        take_image = image.get("talking_head_take") is not None
-        if take_image:  # the plane already plays a take: use the photo it came from
-            original = bpy.data.images.get(image["talking_head_take"])
+        # The plane already plays a take, or shows a turned photo's upright copy
+        # (vasa_blender.upright): use the photo they came from.
+        came_from = image.get("talking_head_take") or image.get("talking_head_upright_of")
+        if came_from is not None:
+            original = (
+                came_from
+                if isinstance(came_from, bpy.types.Image)
+                else bpy.data.images.get(came_from)
+            )
             if original is None:
                 raise InputMissing(
-                    f"'{obj.name}' plays a take whose original image is gone; "
-                    "set its image texture back to the photo."
+                    f"'{obj.name}' shows a take or copy whose original image '{came_from}' "
+                    "is gone; set its image texture back to the photo."
                 )
             image = original
         path, data = _file_or_packed(image, "image", read)
