@@ -19,14 +19,21 @@ upright image plane, the sound strip on channel 1 from frame 1, and generates a 
 ``DIR`` (``DIR/take_001/...``; a second run makes ``take_002``). It saves the .blend
 (default ``DIR/<image name>.blend``, then ``<image name>_2.blend``...; an existing file is
 never overwritten); with ``--video`` it renders the sequencer to an MP4
-with AAC sound through Blender's FFmpeg output. Errors print one ``error:`` line and exit 2.
+with AAC sound through Blender's FFmpeg output. Errors print one ``error:`` line and exit 2;
+what can be checked up front (the inputs, ``--fps``, that ``--out``, ``--blend`` and ``--video``
+can be written) is checked before anything is made, and folders the run made are removed
+again when it made nothing. Ctrl-C (or SIGTERM) cancels Generate as Esc does in Blender: the
+take is removed, the .blend is not saved, exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -34,6 +41,7 @@ import bpy
 
 EXTENSION_ID = "talking_head"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+MAX_FPS = 240.0  # the engine's limit (core.take.settings.MAX_FPS)
 
 
 class BatchError(Exception):
@@ -52,7 +60,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--blend", type=Path, help="where to save the .blend")
     p.add_argument("--video", type=Path, help="also render the sequencer to this MP4")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fps", type=int, default=25)
+    p.add_argument("--fps", type=float, default=25.0, help="frame rate, e.g. 25 or 23.976")
     p.add_argument(
         "--extension",
         type=Path,
@@ -114,6 +122,107 @@ def enable_extension(zip_path: Path | None) -> str:
     return module
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of a Blender operator's error, without its ``Error:`` prefix."""
+    text = str(exc).strip().removeprefix("Error: ").strip()
+    return (text.splitlines() or ["unknown error"])[0].rstrip(".")
+
+
+def set_fps(scene: bpy.types.Scene, fps: float) -> None:
+    """``fps`` as Blender's whole-number rate over a base (23.976 is 24 / 1.001...)."""
+    scene.render.fps = max(1, round(fps))
+    scene.render.fps_base = scene.render.fps / fps
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its ancestors that do not exist yet."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def check_folder(folder: Path, what: str) -> None:
+    """One sentence unless ``folder`` is a writable folder or can be made as one."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BatchError(
+            f"{what} cannot be written because {existing} is a file, not a folder; "
+            "choose another path."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BatchError(
+            f"{what} cannot be written because the folder {existing} is read-only; "
+            "choose another path."
+        )
+
+
+def check_new_file(path: Path, flag: str, suffix: str | None = None) -> None:
+    """One sentence unless a new file can be written at ``path`` (never over an old one)."""
+    if path.exists() or path.is_symlink():
+        raise BatchError(
+            f"{path} already exists; choose another {flag} path (an "
+            "existing file is never overwritten)."
+        )
+    if suffix and path.suffix.lower() != suffix:
+        raise BatchError(
+            f"{flag} {path} must end in {suffix}; for example "
+            f"{flag} {path.with_name(path.stem + suffix)}."
+        )
+    check_folder(path.parent, f"{flag} {path}")
+
+
+class _Interrupt:
+    """The extension whose Generate is running (then Ctrl-C cancels its job), and whether
+    Ctrl-C was pressed meanwhile."""
+
+    module: str | None = None
+    pressed = False
+
+
+def on_interrupt(signum, frame) -> None:
+    """Ctrl-C and SIGTERM: while Generate runs, cancel its job as Esc does in Blender (a
+    KeyboardInterrupt inside the operator would be printed as its traceback and leave the
+    take half made); at any other time, KeyboardInterrupt."""
+    if _Interrupt.module is None:
+        raise KeyboardInterrupt
+    _Interrupt.pressed = True
+    job_modal = sys.modules.get(f"{_Interrupt.module}.operators.job_modal")
+    if job_modal is not None:
+        job_modal.cancel_running()
+
+
+def generate_take(module: str, error: type[Exception]) -> Path:
+    """Run the extension's Generate on the current scene (blocking); the new take's folder.
+
+    Its failure is raised as ``error`` with the operator's one sentence. Ctrl-C meanwhile
+    cancels it: the extension removes the unfinished take (this removes one finished just
+    before), then KeyboardInterrupt.
+    """
+    state = bpy.context.scene.talking_head
+    _Interrupt.module, _Interrupt.pressed = module, False
+    try:
+        try:
+            result = bpy.ops.talking_head.generate()
+        except RuntimeError as exc:  # the operator's one-sentence report
+            raise error(one_line(exc) + ".") from exc
+        folder: Path | None = None
+        if "FINISHED" in result and len(state.takes):
+            folder = Path(bpy.path.abspath(state.takes[state.active_take].folder))
+    finally:
+        _Interrupt.module = None
+    if _Interrupt.pressed:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise KeyboardInterrupt
+    if folder is None:
+        raise error("Generate stopped without making a take; see Blender's console output.")
+    return folder
+
+
 def free_blend_path(folder: Path, stem: str) -> Path:
     """``folder/stem.blend``, or ``stem_2.blend``... when earlier runs left that one."""
     path, n = folder / f"{stem}.blend", 1
@@ -152,6 +261,8 @@ def render_video(scene: bpy.types.Scene, size: tuple[int, int], target: Path) ->
     r.resolution_x, r.resolution_y = (max(2, size[0] // 2 * 2), max(2, size[1] // 2 * 2))
     r.resolution_percentage = 100
     r.use_sequencer = True
+    if hasattr(r.image_settings, "media_type"):  # Blender 5.0: video before its format
+        r.image_settings.media_type = "VIDEO"
     r.image_settings.file_format = "FFMPEG"
     r.ffmpeg.format = "MPEG4"
     r.ffmpeg.codec = "H264"
@@ -161,28 +272,72 @@ def render_video(scene: bpy.types.Scene, size: tuple[int, int], target: Path) ->
     r.use_file_extension = False
     tmp = target.with_name(f".{target.stem}.tmp.mp4")
     r.filepath = str(tmp)
-    bpy.ops.render.render(animation=True)
-    if not tmp.is_file():
-        raise BatchError(f"Blender did not write {target.name}; check its console output.")
-    tmp.replace(target)
+    try:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            bpy.ops.render.render(animation=True)
+        except (OSError, RuntimeError) as exc:
+            raise BatchError(
+                f"Blender could not render {target} ({one_line(exc)}); the .blend is saved."
+            ) from exc
+        if not tmp.is_file():
+            raise BatchError(f"Blender did not write {target.name}; check its console output.")
+        if target.exists():
+            raise BatchError(f"{target} appeared while the video was rendered; it is kept.")
+        try:
+            tmp.replace(target)
+        except OSError as exc:
+            raise BatchError(
+                f"The video could not be moved into place at {target} "
+                f"({exc.strerror or exc}); the .blend is saved."
+            ) from exc
+    finally:  # a failure or Ctrl-C leaves no temporary video behind
+        tmp.unlink(missing_ok=True)
 
 
 def run(args: argparse.Namespace) -> Path:
+    """Check everything that can be checked, then make the take, the .blend and the video;
+    on a failure or Ctrl-C, what was made is removed again (except a saved .blend with its
+    take, when only the video failed)."""
     for path, kind in ((args.image, "image"), (args.audio, "audio")):
         if not path.is_file():
             raise BatchError(f"The {kind} file {path} does not exist; check the path.")
+    if not (math.isfinite(args.fps) and 0 < args.fps <= MAX_FPS):
+        raise BatchError(
+            f"--fps {args.fps:g} is out of range; use a rate above 0 and at most "
+            f"{MAX_FPS:g} fps (fractional rates such as 23.976 are fine)."
+        )
     out = args.out.resolve()
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"--out {out} is a file; give a folder for the takes.")
+    check_folder(out, f"--out {out}")
     blend = (args.blend or free_blend_path(out, args.image.stem)).resolve()
-    for path, flag in ((blend, "--blend"), (args.video, "--video")):
-        if path is not None and path.exists():
-            raise BatchError(
-                f"{path} already exists; choose another {flag} path (an "
-                "existing file is never overwritten)."
-            )
+    video = args.video.resolve() if args.video else None
+    check_new_file(blend, "--blend")
+    if video is not None:
+        check_new_file(video, "--video", ".mp4")
+    made = {*missing_folders(out), *missing_folders(blend.parent)}
+    if video is not None:
+        made.update(missing_folders(video.parent))
+    try:
+        return make(args, out, blend, video)
+    except BaseException:
+        if not blend.exists() and hasattr(bpy.context.scene, "talking_head"):
+            for take in bpy.context.scene.talking_head.takes:  # made, but saved nowhere
+                shutil.rmtree(bpy.path.abspath(take.folder), ignore_errors=True)
+        for folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
+            try:
+                folder.rmdir()  # only when empty: nothing was made there
+            except OSError:
+                pass
+        raise
+
+
+def make(args: argparse.Namespace, out: Path, blend: Path, video: Path | None) -> Path:
     module = enable_extension(args.extension)
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    scene.render.fps, scene.render.fps_base = args.fps, 1.0
+    set_fps(scene, args.fps)
     try:
         image = bpy.data.images.load(str(args.image.resolve()))
     except RuntimeError as exc:
@@ -194,23 +349,28 @@ def run(args: argparse.Namespace) -> Path:
     state = scene.talking_head
     state.source_kind, state.source_object = "PLANE", plane
     state.sound_strip, state.seed, state.takes_folder = sound.name, args.seed, str(out)
-    out.mkdir(parents=True, exist_ok=True)
-    blend.parent.mkdir(parents=True, exist_ok=True)
     try:
-        bpy.ops.talking_head.generate()
-    except RuntimeError as exc:  # the operator's one-sentence report
-        raise BatchError(str(exc).removeprefix("Error: ").strip()) from exc
+        out.mkdir(parents=True, exist_ok=True)
+        blend.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"--out {out} cannot be made ({exc.strerror or exc}).") from exc
+    generate_take(module, BatchError)
     take = state.takes[state.active_take]
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    except RuntimeError as exc:
+        raise BatchError(f"Blender could not save {blend} ({one_line(exc)}).") from exc
     print(f"{take.name}: {take.n_frames} frames in {take.folder}; saved {blend} ({module})")
-    if args.video:
-        render_video(scene, tuple(image.size), args.video.resolve())
+    if video is not None:
+        render_video(scene, tuple(image.size), video)
         print(f"video: {args.video}")
     return blend
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_interrupt)
     try:
         if getattr(args, "manifest", None) is not None:
             return run_manifest(args)
@@ -218,6 +378,9 @@ def main(argv: list[str]) -> int:
     except BatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -248,8 +411,7 @@ class BlenderMaker:
         s = clip.settings
         bpy.ops.wm.read_homefile(use_empty=True)
         scene = bpy.context.scene
-        scene.render.fps = max(1, round(s.fps))
-        scene.render.fps_base = scene.render.fps / s.fps
+        set_fps(scene, s.fps)
         try:
             image = bpy.data.images.load(str(clip.image.resolve()))
         except RuntimeError as exc:
@@ -267,10 +429,7 @@ class BlenderMaker:
         state.pack_path = s.pack or ""
         prefs = bpy.context.preferences.addons[self.module].preferences
         prefs.provider, prefs.threads, prefs.frame_format = s.provider, s.threads, s.frame_format
-        try:
-            bpy.ops.talking_head.generate()
-        except RuntimeError as exc:  # the operator's one-sentence report
-            raise self.errors.VasaError(str(exc).removeprefix("Error: ").strip()) from exc
+        generate_take(self.module, self.errors.VasaError)  # Ctrl-C: KeyboardInterrupt
         bpy.ops.wm.save_as_mainfile(filepath=str(folder / f"{clip.name}.blend"))
         return "complete"
 

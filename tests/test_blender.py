@@ -522,6 +522,121 @@ def test_batch_script_runs_a_manifest_through_blender(extension_zip, clip, tmp_p
     ]
 
 
+# ------------------------------------------------------------------ batch: bad cases, Ctrl-C
+
+
+def batch_run(zip_path: Path, tmp_path: Path, *args: str | Path, audio: Path = SAMPLE_AUDIO):
+    """scripts/batch.py with the portrait, ``audio`` and ``args``; Blender's user folder in
+    ``tmp_path / "user"``, apart from the files a test looks at."""
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--", "--image", str(SAMPLE_IMAGE)]
+    cmd += ["--audio", str(audio), "--extension", str(zip_path), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+
+
+def listing(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b""
+        for p in folder.rglob("*")
+    }
+
+
+# name -> (flags given the work folder, fragment of the one error line); --out is work/out
+# unless the flags name another.
+BATCH_REFUSED = {
+    "out-is-a-file": (lambda w: ["--out", w / "notes.txt"], "is a file; give a folder"),
+    "out-under-a-file": (lambda w: ["--out", w / "notes.txt" / "out"], "is a file, not a folder"),
+    "video-under-a-file": (lambda w: ["--video", w / "notes.txt" / "v.mp4"], "not a folder"),
+    "video-read-only-folder": (lambda w: ["--video", w / "locked" / "v.mp4"], "read-only"),
+    "video-without-mp4": (lambda w: ["--video", w / "take"], "must end in .mp4"),
+    "video-exists": (lambda w: ["--video", w / "old.mp4"], "already exists"),
+    "blend-read-only-folder": (lambda w: ["--blend", w / "locked" / "s.blend"], "read-only"),
+    "fps-zero": (lambda w: ["--fps", "0"], "--fps 0 is out of range"),
+    "fps-negative": (lambda w: ["--fps", "-5"], "--fps -5 is out of range"),
+    "fps-too-high": (lambda w: ["--fps", "1000"], "--fps 1000 is out of range"),
+}
+
+
+@pytest.mark.parametrize("case", list(BATCH_REFUSED))
+def test_batch_script_refuses_bad_output_before_making_anything(case, extension_zip, tmp_path):
+    if "read-only" in case and (os.name != "posix" or os.geteuid() == 0):
+        pytest.skip("root (and Windows) write into read-only folders")
+    work = tmp_path / "work"
+    (work / "locked").mkdir(parents=True)
+    (work / "notes.txt").write_text("notes")
+    (work / "old.mp4").write_bytes(b"an old video")
+    (work / "locked").chmod(0o555)
+    try:
+        before = listing(work)
+        flags, fragment = BATCH_REFUSED[case]
+        args = flags(work)
+        done = batch_run(
+            extension_zip, tmp_path, *(["--out", work / "out"] * ("--out" not in args)), *args
+        )
+    finally:
+        (work / "locked").chmod(0o755)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and fragment in errors[0], done.stderr
+    assert done.stderr.strip().splitlines()[-1] == errors[0]
+    assert "Traceback" not in done.stderr
+    assert listing(work) == before  # nothing made, nothing replaced
+
+
+def test_batch_script_removes_the_out_folder_it_made_when_a_clip_fails(extension_zip, tmp_path):
+    bad = tmp_path / "noise.wav"
+    bad.write_bytes(b"not a sound file at all")
+    out = tmp_path / "new" / "out"
+    done = batch_run(extension_zip, tmp_path, "--out", out, "--video", out / "v.mp4", audio=bad)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1].startswith("error: Audio file could not be decoded")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_batch_script_takes_a_fractional_frame_rate(extension_zip, clip, tmp_path):
+    out = tmp_path / "out"
+    done = batch_run(extension_zip, tmp_path, "--out", out, "--fps", "23.976", audio=clip)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = json.loads((out / "take_001" / "run.json").read_text())
+    assert record["fps"] == record["settings"]["fps"] == pytest.approx(23.976, abs=1e-4)
+    assert record["n_frames"] == 48  # ceil(2 s * 23.976)
+
+
+@pytest.mark.parametrize(
+    "when", ["take_*", "take_*/frames/frame_*.png", "*.blend"], ids=["reserved", "frames", "video"]
+)
+def test_batch_script_ctrl_c_exits_130_and_leaves_no_half_take(when, extension_zip, tmp_path):
+    """Ctrl-C while the take is reserved or rendering: the take is removed, nothing is saved,
+    the folder the run made goes too; while the video renders: the saved .blend and its take
+    stay, no video and no temporary file."""
+    import signal
+    import time
+
+    audio = tmp_path / "long.wav"
+    sf.write(audio, np.tile(load_audio(SAMPLE_AUDIO), 4), SAMPLE_RATE)
+    out, video = tmp_path / "out", tmp_path / "talk.mp4"
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--", "--image", str(SAMPLE_IMAGE)]
+    cmd += ["--audio", str(audio), "--out", str(out), "--video", str(video), "--fps", "12"]
+    cmd += ["--extension", str(extension_zip)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not list(out.glob(when)):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "cancelled"
+    assert not video.exists() and not list(tmp_path.glob(".*.tmp.mp4"))
+    if when == "*.blend":
+        assert (out / "astronaut.blend").is_file()
+        assert json.loads((out / "take_001" / "run.json").read_text())["status"] == "complete"
+    else:
+        assert not out.exists()  # no take_*, no .blend, and the folder the run made is gone
+
+
 def test_a_turned_phone_photo_is_upright_on_the_plane(extension_zip, clip, tmp_path):
     """A JPEG stored sideways with EXIF orientation 6 on a plane made to its stored size:
     Blender loads the stored pixels; the take is upright, the plane takes the upright
