@@ -242,10 +242,6 @@ def test_cli_takes_a_turned_photo_upright(
     np.testing.assert_allclose(face.box, reference.box, atol=8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/take/generate.py does not pass read_portrait()'s notes on to run.json yet",
-)
 def test_run_json_notes_that_the_photo_was_turned(upright_bgr, short_clip, tmp_path):
     image = tmp_path / "phone.jpg"
     image.write_bytes(jpeg_with_orientation(upright_bgr, 6))

@@ -22,7 +22,7 @@ import numpy as np
 from .. import ENGINE_NAME, __version__
 from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
-from ..face.portrait import load_image
+from ..face.portrait import read_portrait
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
 from ..runtime.packs import sha256_file
@@ -120,13 +120,15 @@ def generate(
         return TakeResult(take.path, "cancelled", 0, 0, runtime.provider_summary(), timings)
 
     report(0.0, "Reading inputs")
-    pixels = load_image(image_path)
+    portrait = read_portrait(image_path)  # upright: its EXIF orientation applied
+    pixels = portrait.pixels
     voice = read_audio(audio_path)  # a pipe is read once: its notes and sha256 come with it
     samples = voice.samples
     if lap("load"):
         return stopped()
     stages = stages or open_stages(settings.pack, runtime=runtime)
     face = stages.face.analyze(pixels, image_path.name)
+    face.notes[:0] = portrait.notes  # a photo turned upright: run.json face.notes
     if lap("face"):
         return stopped()
     report(0.03, "Analysing the voice")
