@@ -362,7 +362,12 @@ def make(args: argparse.Namespace, out: Path, blend: Path, video: Path | None) -
         raise BatchError(f"Blender could not save {blend} ({one_line(exc)}).") from exc
     print(f"{take.name}: {take.n_frames} frames in {take.folder}; saved {blend} ({module})")
     if video is not None:
-        render_video(scene, tuple(image.size), video)
+        # The take's own size: the photo turned upright (EXIF), not as Blender stored it.
+        record = importlib.import_module(f"{module}.core.take.record")
+        width, height = (
+            record.TakeFolder(bpy.path.abspath(take.folder)).read_record().inputs["image"]["size"]
+        )
+        render_video(scene, (width, height), video)
         print(f"video: {args.video}")
     return blend
 
