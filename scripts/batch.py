@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
-import os
 import shutil
 import signal
 import sys
@@ -143,24 +142,18 @@ def missing_folders(folder: Path) -> list[Path]:
     return missing
 
 
-def check_folder(folder: Path, what: str) -> None:
-    """One sentence unless ``folder`` is a writable folder or can be made as one."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise BatchError(
-            f"{what} cannot be written because {existing} is a file, not a folder; "
-            "choose another path."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise BatchError(
-            f"{what} cannot be written because the folder {existing} is read-only; "
-            "choose another path."
-        )
+def check_folder(module: str, folder: Path, what: str) -> None:
+    """One sentence unless ``folder`` is a writable folder or can be made as one (the
+    engine's own check, so the command line and the batch say the same)."""
+    frames = importlib.import_module(f"{module}.core.take.frames")
+    errors = importlib.import_module(f"{module}.core.errors")
+    try:
+        frames.check_writable_folder(folder, what)
+    except errors.VasaError as exc:
+        raise BatchError(str(exc)) from exc
 
 
-def check_new_file(path: Path, flag: str, suffix: str | None = None) -> None:
+def check_new_file(module: str, path: Path, flag: str, suffix: str | None = None) -> None:
     """One sentence unless a new file can be written at ``path`` (never over an old one)."""
     if path.exists() or path.is_symlink():
         raise BatchError(
@@ -172,7 +165,7 @@ def check_new_file(path: Path, flag: str, suffix: str | None = None) -> None:
             f"{flag} {path} must end in {suffix}; for example "
             f"{flag} {path.with_name(path.stem + suffix)}."
         )
-    check_folder(path.parent, f"{flag} {path}")
+    check_folder(module, path.parent, f"{flag} {path}")
 
 
 class _Interrupt:
@@ -310,17 +303,18 @@ def run(args: argparse.Namespace) -> Path:
     out = args.out.resolve()
     if out.exists() and not out.is_dir():
         raise BatchError(f"--out {out} is a file; give a folder for the takes.")
-    check_folder(out, f"--out {out}")
+    module = enable_extension(args.extension)
+    check_folder(module, out, f"--out {out}")
     blend = (args.blend or free_blend_path(out, args.image.stem)).resolve()
     video = args.video.resolve() if args.video else None
-    check_new_file(blend, "--blend")
+    check_new_file(module, blend, "--blend")
     if video is not None:
-        check_new_file(video, "--video", ".mp4")
+        check_new_file(module, video, "--video", ".mp4")
     made = {*missing_folders(out), *missing_folders(blend.parent)}
     if video is not None:
         made.update(missing_folders(video.parent))
     try:
-        return make(args, out, blend, video)
+        return make(args, module, out, blend, video)
     except BaseException:
         if not blend.exists() and hasattr(bpy.context.scene, "talking_head"):
             for take in bpy.context.scene.talking_head.takes:  # made, but saved nowhere
@@ -333,16 +327,20 @@ def run(args: argparse.Namespace) -> Path:
         raise
 
 
-def make(args: argparse.Namespace, out: Path, blend: Path, video: Path | None) -> Path:
-    module = enable_extension(args.extension)
+def new_scene(image_path: Path, fps: float, error: type[Exception]) -> tuple:
+    """An empty scene at ``fps`` with the portrait on an upright plane: (scene, plane)."""
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    set_fps(scene, args.fps)
+    set_fps(scene, fps)
     try:
-        image = bpy.data.images.load(str(args.image.resolve()))
+        image = bpy.data.images.load(str(image_path.resolve()))
     except RuntimeError as exc:
-        raise BatchError(f"Blender cannot read the image {args.image} ({exc}).") from exc
-    plane = image_plane(image)
+        raise error(f"Blender cannot read the image {image_path} ({exc}).") from exc
+    return scene, image_plane(image)
+
+
+def make(args: argparse.Namespace, module: str, out: Path, blend: Path, video: Path | None) -> Path:
+    scene, plane = new_scene(args.image, args.fps, BatchError)
     compat = importlib.import_module(f"{module}.vasa_blender.compat")  # version helpers
     sound = compat.strips(scene).new_sound("voice", str(args.audio.resolve()), 1, 1)
     scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
@@ -414,16 +412,7 @@ class BlenderMaker:
             else:
                 old.unlink()
         s = clip.settings
-        bpy.ops.wm.read_homefile(use_empty=True)
-        scene = bpy.context.scene
-        set_fps(scene, s.fps)
-        try:
-            image = bpy.data.images.load(str(clip.image.resolve()))
-        except RuntimeError as exc:
-            raise self.errors.VasaError(
-                f"Blender cannot read the image {clip.image} ({exc})."
-            ) from exc
-        plane = image_plane(image)
+        scene, plane = new_scene(clip.image, s.fps, self.errors.VasaError)
         sound = self.compat.strips(scene).new_sound("voice", str(clip.audio.resolve()), 1, 1)
         scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
         state = scene.talking_head

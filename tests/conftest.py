@@ -47,6 +47,20 @@ def shared_path(relative: str | Path) -> Path:
     pytest.skip(reason)
 
 
+def generate_args(image: str | Path, audio: str | Path, out: str | Path, *flags) -> list[str]:
+    """The arguments of ``python -m core generate`` for a portrait, a voice and a take."""
+    return [
+        "generate",
+        "--image",
+        str(image),
+        "--audio",
+        str(audio),
+        "--out",
+        str(out),
+        *map(str, flags),
+    ]
+
+
 def run_cli(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProcess:
     """``python -m core ARGS`` in a subprocess from the repository root, as users run it."""
     return subprocess.run(

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
+from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
 
@@ -167,19 +167,7 @@ def test_a_signal_cancels_cleanly(sig, tmp_path: Path):
     sf.write(audio, np.tile(voice, 4), SAMPLE_RATE)
     out = tmp_path / "take"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "core",
-            "generate",
-            "--image",
-            str(SAMPLE_IMAGE),
-            "--audio",
-            str(audio),
-            "--out",
-            str(out),
-            "--quiet",
-        ],
+        [sys.executable, "-m", "core", *generate_args(SAMPLE_IMAGE, audio, out, "--quiet")],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

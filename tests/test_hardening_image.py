@@ -175,21 +175,23 @@ def test_jpeg_orientation_is_read_and_applied(upright_bgr, orientation, order, t
         ]
 
 
-def test_png_exif_chunk_with_alpha_and_16_bits(upright_bgr, tmp_path):
-    alpha = np.full(upright_bgr.shape[:2] + (1,), 65535, np.uint16)
-    deep = np.concatenate([upright_bgr.astype(np.uint16) * 257, alpha], axis=2)
-    path = tmp_path / "deep.png"
-    path.write_bytes(png_with_orientation(deep, 8))
-    portrait = read_portrait(path)
-    assert portrait.orientation == 8
-    np.testing.assert_array_equal(portrait.pixels, upright_bgr[:, :, ::-1])
+def _deep_png(upright: np.ndarray, orientation: int) -> bytes:
+    """16-bit RGBA: alpha and depth must survive the turn."""
+    alpha = np.full(upright.shape[:2] + (1,), 65535, np.uint16)
+    deep = np.concatenate([upright.astype(np.uint16) * 257, alpha], axis=2)
+    return png_with_orientation(deep, orientation)
 
 
-def test_webp_exif_chunk(upright_bgr, tmp_path):
-    path = tmp_path / "phone.webp"
-    path.write_bytes(webp_with_orientation(upright_bgr, 6))
+@pytest.mark.parametrize(
+    "name, make, orientation",
+    [("deep.png", _deep_png, 8), ("phone.webp", webp_with_orientation, 6)],
+    ids=["png-eXIf-16-bit-alpha", "webp-EXIF"],
+)
+def test_png_and_webp_exif_chunks(upright_bgr, tmp_path, name, make, orientation):
+    path = tmp_path / name
+    path.write_bytes(make(upright_bgr, orientation))
     portrait = read_portrait(path)
-    assert portrait.orientation == 6
+    assert portrait.orientation == orientation
     np.testing.assert_array_equal(portrait.pixels, upright_bgr[:, :, ::-1])
 
 

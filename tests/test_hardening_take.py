@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, run_cli
+from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import OutputError
@@ -88,18 +88,7 @@ def test_overwrite_never_mixes_with_a_take_another_process_is_making(clip, tmp_p
     before = {p.name: p.read_bytes() for p in (out / "frames").iterdir()}
     holder = _claim_by_live_process(out)
     try:
-        done = run_cli(
-            "generate",
-            "--image",
-            SAMPLE_IMAGE,
-            "--audio",
-            clip,
-            "--out",
-            out,
-            "--fps",
-            "6",
-            "--overwrite",
-        )
+        done = run_cli(*generate_args(SAMPLE_IMAGE, clip, out, "--fps", "6", "--overwrite"))
         assert done.returncode == 2
         assert f"is being made by process {holder.pid} on {socket.gethostname()}" in done.stderr
         assert {p.name: p.read_bytes() for p in (out / "frames").iterdir()} == before
@@ -112,18 +101,7 @@ def test_overwrite_never_mixes_with_a_take_another_process_is_making(clip, tmp_p
         holder.wait()
     # The holder is gone: its claim is stale and the next run takes the folder over.
     assert (
-        run_cli(
-            "generate",
-            "--image",
-            SAMPLE_IMAGE,
-            "--audio",
-            clip,
-            "--out",
-            out,
-            "--fps",
-            "6",
-            "--overwrite",
-        ).returncode
+        run_cli(*generate_args(SAMPLE_IMAGE, clip, out, "--fps", "6", "--overwrite")).returncode
         == 0
     )
     assert not (out / CLAIM_FILE).exists()
@@ -137,15 +115,7 @@ def test_two_generates_racing_into_one_folder_never_mix(clip, tmp_path):
         sys.executable,
         "-m",
         "core",
-        "generate",
-        "--image",
-        str(SAMPLE_IMAGE),
-        "--audio",
-        str(long),
-        "--out",
-        str(out),
-        "--overwrite",
-        "--quiet",
+        *generate_args(SAMPLE_IMAGE, long, out, "--overwrite", "--quiet"),
     ]
     first = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

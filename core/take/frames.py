@@ -192,6 +192,26 @@ def output_error(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"Could not write {path} ({exc.strerror or exc}); check the output folder.")
 
 
+def check_writable_folder(folder: Path, what: str) -> Path:
+    """The folder things will be written in (``folder`` or its nearest existing parent,
+    from which the rest is made); OutputError naming ``what`` unless it is a writable
+    folder. Checked before anything is made."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"{what} cannot be written because {existing} is a file, not a folder; choose "
+            "another path."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"{what} cannot be written because the folder {existing} is read-only; choose "
+            "another path."
+        )
+    return existing
+
+
 def write_json(path: Path, payload: dict) -> None:
     write_atomic(path, (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode())
 

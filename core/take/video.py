@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import OutputError
-from .frames import FRAME_PATTERN_PRINTF
+from .frames import FRAME_PATTERN_PRINTF, check_writable_folder
 
 VIDEO_SUFFIX = ".mp4"
 
@@ -25,13 +25,6 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _nearest_existing(path: Path) -> Path:
-    """``path`` or its nearest ancestor that exists (a folder to create things in, or not)."""
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
 
 
 def check_video_target(path: Path, overwrite: bool = False) -> Path:
@@ -52,17 +45,7 @@ def check_video_target(path: Path, overwrite: bool = False) -> Path:
             f"The video {path} must end in {VIDEO_SUFFIX} (an MP4 with H.264 and AAC is "
             f"written); for example --video {path.with_name(path.stem + VIDEO_SUFFIX)}."
         )
-    folder = _nearest_existing(path.parent)
-    if not folder.is_dir():
-        raise OutputError(
-            f"The video {path} cannot be written because {folder} is a file, not a "
-            "folder; choose another --video path."
-        )
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"The video {path} cannot be written because the folder {folder} is "
-            "read-only; choose another --video path."
-        )
+    check_writable_folder(path.parent, f"The video {path}")
     if path.exists() or path.is_symlink():
         if not overwrite:
             raise OutputError(
