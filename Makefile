@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_VENV := .venv-tools
 
-.PHONY: setup demo test lint bench models extension clean
+.PHONY: setup demo test lint bench models extension clean test-blender test-blender-all
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,30 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The whole suite (the Blender scenarios on bpy 4.5 LTS, from requirements-dev.txt), then
+# the Blender scenarios again on the newest Blender (5.0).
 test: setup lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-blender BPY=$(BPY_NEWEST)
+
+# The Blender scenarios on another bpy wheel, each in a venv of its own (.venv-bpy-VERSION):
+#   make test-blender BPY=4.2.23    make test-blender-all (4.2 LTS, 4.4, 4.5 LTS, 5.0)
+BLENDER_MATRIX := 4.2.23 4.4.0 4.5.4 5.0.1
+BPY_NEWEST := 5.0.1
+BPY ?= $(BPY_NEWEST)
+TEST_PINS = $(shell grep -E '^(pytest|hypothesis)==' requirements-dev.txt)
+
+.venv-bpy-%/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv .venv-bpy-$*
+	.venv-bpy-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-bpy-$*/bin/python -m pip install --quiet -r requirements.txt bpy==$* $(TEST_PINS)
+	touch $@
+
+test-blender: .venv-bpy-$(BPY)/.installed
+	.venv-bpy-$(BPY)/bin/python -m pytest -q -p no:cacheprovider tests/test_blender.py
+
+test-blender-all:
+	for v in $(BLENDER_MATRIX); do $(MAKE) --no-print-directory test-blender BPY=$$v || exit 1; done
 
 # The extension zips (one per platform, each with its dependency wheels), built and
 # validated by Blender's own builder (from the bpy wheel): dist/talking_head-VERSION-*.zip

@@ -225,7 +225,7 @@ def free_blend_path(folder: Path, stem: str) -> Path:
     return path
 
 
-def image_plane(image: bpy.types.Image) -> bpy.types.Object:
+def image_plane(image: bpy.types.Image, compat) -> bpy.types.Object:
     """An upright plane (facing -Y, two units high) showing ``image`` through its material."""
     width, height = image.size
     aspect = width / height if height else 1.0
@@ -237,8 +237,7 @@ def image_plane(image: bpy.types.Image) -> bpy.types.Object:
         loop.uv = co
     obj = bpy.data.objects.new(Path(image.name).stem, mesh)
     bpy.context.scene.collection.objects.link(obj)
-    mat = bpy.data.materials.new(f"{obj.name} portrait")
-    mat.use_nodes = True
+    mat = compat.node_material(f"{obj.name} portrait")  # version helper (5.0: always nodes)
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     tex = nodes.new("ShaderNodeTexImage")
     tex.image = image
@@ -327,7 +326,7 @@ def run(args: argparse.Namespace) -> Path:
         raise
 
 
-def new_scene(image_path: Path, fps: float, error: type[Exception]) -> tuple:
+def new_scene(module: str, image_path: Path, fps: float, error: type[Exception]) -> tuple:
     """An empty scene at ``fps`` with the portrait on an upright plane: (scene, plane)."""
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
@@ -336,11 +335,12 @@ def new_scene(image_path: Path, fps: float, error: type[Exception]) -> tuple:
         image = bpy.data.images.load(str(image_path.resolve()))
     except RuntimeError as exc:
         raise error(f"Blender cannot read the image {image_path} ({exc}).") from exc
-    return scene, image_plane(image)
+    compat = importlib.import_module(f"{module}.vasa_blender.compat")  # version helpers
+    return scene, image_plane(image, compat)
 
 
 def make(args: argparse.Namespace, module: str, out: Path, blend: Path, video: Path | None) -> Path:
-    scene, plane = new_scene(args.image, args.fps, BatchError)
+    scene, plane = new_scene(module, args.image, args.fps, BatchError)
     compat = importlib.import_module(f"{module}.vasa_blender.compat")  # version helpers
     sound = compat.strips(scene).new_sound("voice", str(args.audio.resolve()), 1, 1)
     scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
@@ -412,7 +412,7 @@ class BlenderMaker:
             else:
                 old.unlink()
         s = clip.settings
-        scene, plane = new_scene(clip.image, s.fps, self.errors.VasaError)
+        scene, plane = new_scene(self.module, clip.image, s.fps, self.errors.VasaError)
         sound = self.compat.strips(scene).new_sound("voice", str(clip.audio.resolve()), 1, 1)
         scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
         state = scene.talking_head

@@ -37,6 +37,25 @@ FPS = 12
 START = 10
 
 
+def _has_audaspace() -> bool:
+    """Whether this bpy can make sound strips (the 4.2 wheels are built without Audaspace)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import bpy; print(bpy.app.build_options.audaspace)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout.strip().endswith("True")
+
+
+needs_audaspace = pytest.mark.skipif(
+    not _has_audaspace(),
+    reason="this bpy wheel (4.2) has no Audaspace, so sound strips cannot be made: the batch "
+    "script and the bad-sound cases are not covered on it (they are on 4.4, 4.5 and 5.0); "
+    "Generate and Re-render are, from a .blend with a sound strip saved by 4.5",
+)
+
+
 @pytest.fixture(scope="module")
 def extension_zip(tmp_path_factory) -> Path:
     """Built and validated by Blender's builder, as ``make extension`` does."""
@@ -322,6 +341,7 @@ def test_modal_job_polls_cancels_on_esc_and_is_cut_off_by_a_file_load(
 # --------------------------------------------------------------------------- bad input
 
 
+@needs_audaspace
 def test_bad_inputs_report_one_sentence_and_change_nothing(extension_zip, clip, tmp_path):
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(SAMPLE_RATE * 2, np.float32), SAMPLE_RATE)
@@ -391,6 +411,7 @@ def probe(path: Path) -> str:
     return done.stderr
 
 
+@needs_audaspace
 def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_path):
     out, video = tmp_path / "out", tmp_path / "talk.mp4"
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
@@ -430,6 +451,7 @@ def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_
     assert '["jawOpen"][0]' in take["controller"]["curves"]
 
 
+@needs_audaspace
 def test_batch_script_reports_bad_input_in_one_line(extension_zip, tmp_path):
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
     cmd = [
@@ -484,6 +506,7 @@ def test_generate_and_rerender_with_a_second_profile(extension_zip, clip, tmp_pa
     assert changed == ["frame_000003.png"]  # only the frame whose key was edited
 
 
+@needs_audaspace
 def test_batch_script_runs_a_manifest_through_blender(extension_zip, clip, tmp_path):
     """scripts/batch.py --manifest: each clip a .blend with its take, made by the extension's
     Generate; complete clips are skipped the second time; a bad manifest is one line a row."""
@@ -557,6 +580,7 @@ BATCH_REFUSED = {
 }
 
 
+@needs_audaspace
 @pytest.mark.parametrize("case", list(BATCH_REFUSED))
 def test_batch_script_refuses_bad_output_before_making_anything(case, extension_zip, tmp_path):
     if "read-only" in case and (os.name != "posix" or os.geteuid() == 0):
@@ -583,6 +607,7 @@ def test_batch_script_refuses_bad_output_before_making_anything(case, extension_
     assert listing(work) == before  # nothing made, nothing replaced
 
 
+@needs_audaspace
 def test_batch_script_removes_the_out_folder_it_made_when_a_clip_fails(extension_zip, tmp_path):
     bad = tmp_path / "noise.wav"
     bad.write_bytes(b"not a sound file at all")
@@ -594,6 +619,7 @@ def test_batch_script_removes_the_out_folder_it_made_when_a_clip_fails(extension
     assert not (tmp_path / "new").exists()
 
 
+@needs_audaspace
 def test_batch_script_takes_a_fractional_frame_rate(extension_zip, clip, tmp_path):
     out = tmp_path / "out"
     done = batch_run(extension_zip, tmp_path, "--out", out, "--fps", "23.976", audio=clip)
@@ -603,6 +629,7 @@ def test_batch_script_takes_a_fractional_frame_rate(extension_zip, clip, tmp_pat
     assert record["n_frames"] == 48  # ceil(2 s * 23.976)
 
 
+@needs_audaspace
 @pytest.mark.parametrize(
     "when", ["take_*", "take_*/frames/frame_*.png", "*.blend"], ids=["reserved", "frames", "video"]
 )

@@ -4,6 +4,9 @@
 - VSE strips: ``sequence_editor.strips`` from 4.4 (``sequences`` before, removed in 5.0).
 - Animation: slotted (layered) actions from 4.4, where F-curves live in a channelbag per
   slot; ``Action.fcurves`` is the legacy path (4.2, 4.3) and is gone in 5.0.
+- Materials: from 5.0 every material has its node tree and ``Material.use_nodes`` is
+  deprecated (a warning when touched); before, nodes had to be switched on.
+- Effect strips: ``new_effect(..., length=)`` from 5.0, ``frame_end=`` before.
 """
 
 from __future__ import annotations
@@ -13,6 +16,33 @@ import bpy
 # String properties that hold "//"-relative paths must say so from 4.5 on (else a warning);
 # older versions do not know the option.
 RELATIVE_PATH_OPTIONS = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
+
+
+NODES_ALWAYS = bpy.app.version >= (5, 0, 0)
+
+
+def node_material(name: str) -> bpy.types.Material:
+    """A new material with its node tree (Principled BSDF into the output)."""
+    material = bpy.data.materials.new(name)
+    if not NODES_ALWAYS:
+        material.use_nodes = True
+    return material
+
+
+def uses_nodes(material: bpy.types.Material | None) -> bool:
+    """Whether the material draws through its node tree."""
+    if material is None or material.node_tree is None:
+        return False
+    return NODES_ALWAYS or bool(material.use_nodes)
+
+
+def new_effect_strip(
+    scene: bpy.types.Scene, name: str, kind: str, channel: int, start: int, end: int
+):
+    """An effect strip (colour, adjustment...) from ``start`` up to ``end``."""
+    if bpy.app.version >= (5, 0, 0):
+        return strips(scene).new_effect(name, kind, channel, frame_start=start, length=end - start)
+    return strips(scene).new_effect(name, kind, channel, frame_start=start, frame_end=end)
 
 
 def strips(scene: bpy.types.Scene):

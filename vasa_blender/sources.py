@@ -53,7 +53,7 @@ def texture_slot(
     found = []
     for slot in obj.material_slots:
         mat = slot.material
-        if mat is None or not mat.use_nodes or mat.node_tree is None:
+        if not compat.uses_nodes(mat):
             continue
         found += [(mat, n) for n in mat.node_tree.nodes if n.type == "TEX_IMAGE" and n.image]
     linked = [pair for pair in found if any(o.is_linked for o in pair[1].outputs)]
