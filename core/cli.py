@@ -103,6 +103,7 @@ def _add_batch(sub) -> None:
 
     p = sub.add_parser(
         "batch",
+        allow_abbrev=False,  # its setting flags pass through by their full names
         help="make the takes of a CSV manifest (resumable; one shard of it with --shard)",
         description="Columns: image, audio, optional name (the take's folder), and any "
         "setting flag below by name (seed, emotion, gaze-yaw...); the flags given here are "
@@ -258,6 +259,8 @@ def _stop_on_sigterm() -> None:
     run as Ctrl-C does: the current frame finishes and ``run.json`` says ``cancelled``."""
 
     def interrupt(signum, frame):
+        # ``timeout`` and process groups may send it twice: the clean-up must not be cut.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
@@ -265,7 +268,19 @@ def _stop_on_sigterm() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m core``; SIGTERM is a cancel while it runs (the handler is put back
+    after, for callers that run it in-process)."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
     _stop_on_sigterm()
+    try:
+        return _main(argv)
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = OneLineParser(prog="python -m core", description="Talking-head engine (Blender-free).")
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)

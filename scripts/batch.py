@@ -406,12 +406,15 @@ class BlenderMaker:
 
     def make(self, out: Path, clip, cancel, refresh) -> str:
         folder = out / clip.name
-        for old in [*folder.glob("take_*"), *folder.glob("*.blend")]:  # made again from scratch
-            if old.is_dir():
-                shutil.rmtree(old)
-            else:
-                old.unlink()
         s = clip.settings
+        if s.output != "full" or s.png_compression != 1:
+            raise self.errors.VasaError(
+                f"{clip.name}: takes made through Blender have full frames at PNG level 1; "
+                "drop the output and png-compression columns, or use python -m core batch."
+            )
+        # Made again from scratch: only what this script makes there, never other files.
+        shutil.rmtree(self.take_folder(out, clip), ignore_errors=True)
+        (folder / f"{clip.name}.blend").unlink(missing_ok=True)
         scene, plane = new_scene(self.module, clip.image, s.fps, self.errors.VasaError)
         sound = self.compat.strips(scene).new_sound("voice", str(clip.audio.resolve()), 1, 1)
         scene.frame_start, scene.frame_end = 1, sound.frame_final_end - 1
@@ -444,19 +447,22 @@ def run_manifest(args: argparse.Namespace) -> int:
         raise BatchError(str(exc)) from exc
     maker = BlenderMaker(module)
     out = args.out.resolve()
-    if args.summary_only:
-        summary = runner.write_summary(clips, out, str(args.manifest), maker)
-        done = len(summary.names("done"))
-        print(f"{done} of {len(clips)} clips done; written: {out / 'batch.json'}")
-        return 0 if done == len(clips) else 1
-    result = runner.run_batch(
-        clips,
-        out,
-        shard,
-        str(args.manifest),
-        maker,
-        report=lambda line: print(line, file=sys.stderr),
-    )
+    try:
+        if args.summary_only:
+            summary = runner.write_summary(clips, out, str(args.manifest), maker)
+            done = len(summary.names("done"))
+            print(f"{done} of {len(clips)} clips done; written: {out / 'batch.json'}")
+            return 0 if done == len(clips) else 1
+        result = runner.run_batch(
+            clips,
+            out,
+            shard,
+            str(args.manifest),
+            maker,
+            report=lambda line: print(line, file=sys.stderr),
+        )
+    except errors.VasaError as exc:  # an --out that cannot be made, a summary not written
+        raise BatchError(str(exc)) from exc
     print(
         f"shard {shard.label}: {len(result.names('done'))} done, "
         f"{len(result.names('skipped'))} skipped, {len(result.failed)} failed; written: "

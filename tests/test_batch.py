@@ -243,3 +243,11 @@ def test_manifest_errors_list_every_problem(inputs):
     with pytest.raises(ManifestError) as info:
         read_manifest(path)
     assert len(info.value.problems) == 2
+
+
+def test_negative_numbers_and_long_flag_names_are_manifest_values(inputs):
+    path = manifest(
+        inputs, ["in/face.png,in/a.wav,,-0.5,-1e-3"], "image,audio,name,gaze-yaw,gaze_pitch"
+    )
+    (clip,) = read_manifest(path)
+    assert clip.settings.motion.gaze_yaw == -0.5 and clip.settings.motion.gaze_pitch == -1e-3

@@ -18,7 +18,7 @@ import soundfile as sf
 from conftest import REPO, SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args, run_cli
 
 from core.audio import SAMPLE_RATE, load_audio
-from core.errors import OutputError
+from core.errors import OutputError, VasaError
 from core.take import frames as take_frames
 from core.take.claim import CLAIM_FILE
 from core.take.generate import generate
@@ -135,7 +135,7 @@ def test_a_full_disk_while_saving_the_motion_is_one_sentence(tmp_path):
     printed a second traceback when the process ended."""
     script = f"""
 import errno
-from core.errors import OutputError
+from core.errors import OutputError, VasaError
 from core.motion import track
 
 class Full:
@@ -168,3 +168,85 @@ def test_overwrite_replaces_the_whole_take_crops_included(clip, tmp_path):
     generate(SAMPLE_IMAGE, clip, out, Settings(fps=6, overwrite=True))
     assert not (out / "crop512").exists()  # no crops of the previous take left beside it
     assert TakeFolder(out).read_record().settings.output == "full"
+
+
+def _write_claim(folder: Path, **info) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    base = {"host": socket.gethostname(), "pid": os.getpid(), "token": "t", "since": "now"}
+    (folder / CLAIM_FILE).write_text(json.dumps(base | info))
+
+
+def test_claims_from_other_hosts_go_stale_and_pids_are_not_mistaken(tmp_path):
+    from core.take import claim as claims
+
+    folder = tmp_path / "take"
+    _write_claim(folder, host="render-07")  # another host, touched just now: alive
+    assert not claims.Claim(folder).acquire()
+    old = time.time() - claims.STALE_S - 5
+    os.utime(folder / CLAIM_FILE, (old, old))  # not touched for too long: abandoned
+    taken = claims.Claim(folder)
+    assert taken.acquire()
+    taken.release()
+    # Our own pid, but a process started at another time (a restarted container): stale.
+    _write_claim(folder, started="1")
+    again = claims.Claim(folder)
+    assert again.acquire()
+    again.release()
+
+
+def test_a_stale_claim_taken_over_twice_is_never_won_twice(tmp_path):
+    """Worker B judged the claim stale; before B moved it, A took it over. B must put A's
+    claim back, not replace it (the race a review found)."""
+    from core.take import claim as claims
+
+    folder = tmp_path / "take"
+    _write_claim(folder, pid=2**22 + 7, token="dead")  # no such process
+    judged_stale = json.loads((folder / CLAIM_FILE).read_text())
+    a = claims.Claim(folder)
+    assert a.acquire()
+    b = claims.Claim(folder)
+    b._take_over(judged_stale)  # B acts on its stale judgement, too late
+    assert json.loads((folder / CLAIM_FILE).read_text())["token"] == a.token
+    assert not b.acquire()
+    a.release()
+
+
+def test_a_held_claim_is_kept_fresh(tmp_path, monkeypatch):
+    from core.take import claim as claims
+
+    monkeypatch.setattr(claims, "REFRESH_S", 0.05)
+    folder = tmp_path / "take"
+    held = claims.Claim(folder)
+    assert held.acquire()
+    old = time.time() - 1000
+    os.utime(folder / CLAIM_FILE, (old, old))
+    time.sleep(0.3)
+    assert time.time() - (folder / CLAIM_FILE).stat().st_mtime < 5  # the heartbeat touched it
+    held.release()
+    assert not (folder / CLAIM_FILE).exists()
+
+
+def test_a_take_from_before_exif_rotation_is_not_rerendered_into_mixed_sizes(clip, tmp_path):
+    out = tmp_path / "take"
+    generate(SAMPLE_IMAGE, clip, out, Settings(fps=6))
+    values = json.loads((out / "run.json").read_text())
+    values["inputs"]["image"]["size"] = [512, 448]  # as a sideways photo was read before
+    (out / "run.json").write_text(json.dumps(values))
+    track = TakeFolder(out).read_track()
+    track.data[1, track.index("jawOpen")] = 1.0
+    with pytest.raises(VasaError, match="at 512x448 pixels but it reads as 512x512 now"):
+        rerender(out, track)
+
+
+def test_a_crafted_exr_header_is_refused_at_once(tmp_path):
+    import struct
+
+    from core.face.portrait import load_image
+
+    bad = tmp_path / "loop.exr"
+    attribute = b"owner\x00string\x00" + struct.pack("<i", -20)
+    bad.write_bytes(b"\x76\x2f\x31\x01\x02\x00\x00\x00" + attribute + b"\x00" * 16)
+    t0 = time.monotonic()
+    with pytest.raises(VasaError):
+        load_image(bad)
+    assert time.monotonic() - t0 < 5

@@ -172,7 +172,7 @@ def _clip(
     for col, value in cells.items():
         if col in (*REQUIRED, "name") or value == "":
             continue
-        argv += [column_flag(col) or col, value]
+        argv.append(f"{column_flag(col) or col}={value}")  # '-1e-3' is a value too
     try:
         args = parser.parse_args(argv, namespace=_copy(base_args))
         settings = settings_from_flags(args, overwrite=True)

@@ -20,7 +20,7 @@ from ..errors import VasaError
 from ..runtime.factory import Stages, open_stages
 from ..runtime.packs import sha256_file
 from ..take.claim import Claim, describe
-from ..take.frames import write_json
+from ..take.frames import output_error, write_json
 from ..take.generate import generate, now
 from ..take.loop import Cancel, is_cancelled
 from ..take.record import RunRecord, TakeFolder
@@ -155,8 +155,11 @@ def is_complete(record: RunRecord, clip: Clip) -> bool:
     except (KeyError, TypeError, OSError):
         return False
     ours, theirs = record.settings.to_dict(), clip.settings.to_dict()
-    ours.pop("overwrite"), theirs.pop("overwrite")
-    return same_inputs and ours == theirs
+    for values in (ours, theirs):
+        values.pop("overwrite")
+    # Blender keeps a rate such as 23.976 as fps / fps_base in float32.
+    same_fps = abs(ours.pop("fps") - theirs.pop("fps")) <= 1e-6 * max(1.0, clip.settings.fps)
+    return same_inputs and same_fps and ours == theirs
 
 
 def take_state(maker: Maker, out: Path, clip: Clip) -> tuple[str, str | None]:
@@ -218,14 +221,20 @@ def run_batch(
 
 
 def _one(maker: Maker, out: Path, clip: Clip, cancel: Cancel) -> ClipResult:
-    if take_state(maker, out, clip)[0] == "done":
-        return ClipResult(clip.name, "skipped")
-    claim = Claim(maker.claim_folder(out, clip))
-    if not claim.acquire():
-        holder = claim.holder()
-        return ClipResult(
-            clip.name, "elsewhere", f"claimed by {describe(holder)}" if holder else None
-        )
+    """One clip; whatever goes wrong is this clip's result, never the batch's end."""
+    try:
+        if take_state(maker, out, clip)[0] == "done":
+            return ClipResult(clip.name, "skipped")
+        claim = Claim(maker.claim_folder(out, clip))
+        if not claim.acquire():
+            holder = claim.holder()
+            return ClipResult(
+                clip.name, "elsewhere", f"claimed by {describe(holder)}" if holder else None
+            )
+    except KeyboardInterrupt:
+        return ClipResult(clip.name, "cancelled")
+    except VasaError as exc:
+        return ClipResult(clip.name, "failed", str(exc))
     try:
         if take_state(maker, out, clip)[0] == "done":  # finished by another worker meanwhile
             return ClipResult(clip.name, "skipped")
@@ -248,7 +257,10 @@ def write_summary(
     out = Path(out)
     maker = maker or EngineMaker()
     result = BatchResult(manifest, str(out), "all", [], now(), now())
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out / "batch.json", exc) from exc
     for clip in clips:
         state, error = take_state(maker, out, clip)
         result.clips.append(ClipResult(clip.name, state, error))

@@ -206,6 +206,8 @@ def _exr(data: bytes) -> tuple[int, int] | None:
         name_end = data.index(b"\x00", i)
         type_end = data.index(b"\x00", name_end + 1)
         size = struct.unpack("<i", data[type_end + 1 : type_end + 5])[0]
+        if size < 0:
+            return None  # a damaged (or crafted) header: never loop back
         value = type_end + 5
         if data[i:name_end] == b"dataWindow" and size == 16:
             x0, y0, x1, y1 = struct.unpack("<iiii", data[value : value + 16])

@@ -101,6 +101,14 @@ def rerender(
     report(0.0, "Reading the portrait")
     stages = open_stages(settings.pack, provider=settings.provider, threads=settings.threads)
     pixels = load_image(image_path)
+    size = [int(pixels.shape[1]), int(pixels.shape[0])]
+    if image_info.get("size") not in (None, size):
+        raise VasaError(
+            f"The take in {take.path} was made from {image_path.name} at "
+            f"{image_info['size'][0]}x{image_info['size'][1]} pixels but it reads as "
+            f"{size[0]}x{size[1]} now (its EXIF orientation is applied since); generate a "
+            "new take instead of re-rendering."
+        )
     face = stages.face.analyze(pixels, image_path.name)
     renderer = stages.renderer(pixels, face)
     crop = FaceCrop(face, stages.runtime) if settings.output != "full" else None
