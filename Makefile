@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_VENV := .venv-tools
 
-.PHONY: setup demo test lint bench models extension clean test-blender test-blender-all
+.PHONY: setup demo test lint bench models extension clean test-blender test-blender-all \
+	test-extension-zip
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +34,10 @@ lint: setup
 	$(BIN)/mypy
 
 # The whole suite (the Blender scenarios on bpy 4.5 LTS, from requirements-dev.txt), then
-# the Blender scenarios again on the newest Blender (5.0).
+# on the newest Blender (5.0) the Blender scenarios again and the Linux zip with its wheels.
 test: setup lint
 	$(BIN)/python -m pytest -q
-	$(MAKE) --no-print-directory test-blender BPY=$(BPY_NEWEST)
+	$(MAKE) --no-print-directory test-blender test-extension-zip BPY=$(BPY_NEWEST)
 
 # The Blender scenarios on another bpy wheel, each in a venv of its own (.venv-bpy-VERSION):
 #   make test-blender BPY=4.2.23    make test-blender-all (4.2 LTS, 4.4, 4.5 LTS, 5.0)
@@ -55,7 +56,19 @@ test-blender: .venv-bpy-$(BPY)/.installed
 	.venv-bpy-$(BPY)/bin/python -m pytest -q -p no:cacheprovider tests/test_blender.py
 
 test-blender-all:
-	for v in $(BLENDER_MATRIX); do $(MAKE) --no-print-directory test-blender BPY=$$v || exit 1; done
+	for v in $(BLENDER_MATRIX); do \
+		$(MAKE) --no-print-directory test-blender test-extension-zip BPY=$$v || exit 1; done
+
+# The platform zips with their wheels (make extension), the Linux one installed into a clean
+# user folder and run in a venv that has nothing but the bpy wheel (.venv-bare-VERSION).
+.venv-bare-%/.installed:
+	$(PYTHON) -m venv .venv-bare-$*
+	.venv-bare-$*/bin/python -m pip install --quiet bpy==$*
+	touch $@
+
+test-extension-zip: extension .venv-bare-$(BPY)/.installed
+	VASA_BARE_PYTHON=$(CURDIR)/.venv-bare-$(BPY)/bin/python $(BIN)/python -m pytest -q \
+		-p no:cacheprovider tests/test_extension_install.py
 
 # The extension zips (one per platform, each with its dependency wheels), built and
 # validated by Blender's own builder (from the bpy wheel): dist/talking_head-VERSION-*.zip

@@ -650,6 +650,27 @@ def turned_photo(zip_path: str, work: Path, args: dict) -> dict:
     }
 
 
+def bundled_wheels(zip_path: str, work: Path, args: dict) -> dict:
+    """Install a platform zip with its wheels into a clean user folder and generate a take,
+    in a Python that has only bpy: where the engine's packages were imported from."""
+    install(zip_path)
+    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    bpy.ops.talking_head.generate()
+    take = scene.talking_head.takes[0]
+    folder = Path(bpy.path.abspath(take.folder))
+    record = json.loads((folder / "run.json").read_text())
+    modules = {
+        name: getattr(sys.modules.get(name), "__file__", None)
+        for name in ("onnxruntime", "cv2", "scipy", "soundfile", "onnx", "pocketsphinx")
+    }
+    return {
+        "status": record["status"],
+        "n_frames": take.n_frames,
+        "modules": modules,
+        "frames": len(list((folder / "frames").glob("frame_*.png"))) - 1,  # less the hold frame 0,
+    }
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -661,6 +682,7 @@ SCENARIOS = {
         inspect_blend,
         standin_profile,
         turned_photo,
+        bundled_wheels,
     )
 }
 
