@@ -123,13 +123,13 @@ def _add_batch(sub) -> None:
     add_settings_flags(p)
 
 
-def _batch(args, argv: list[str]) -> int:
+def _batch(args) -> int:
     from .batch.manifest import ManifestError, Shard, read_manifest
     from .batch.run import run_batch, summary_path, write_summary
 
     shard = Shard.parse(args.shard)
     try:
-        clips = read_manifest(args.manifest, _setting_tokens(argv))
+        clips = read_manifest(args.manifest, args)  # its settings flags: every row's defaults
     except ManifestError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -153,24 +153,6 @@ def _batch(args, argv: list[str]) -> int:
     if result.cancelled:
         return 130
     return 1 if result.failed else 0
-
-
-def _setting_tokens(argv: list[str]) -> list[str]:
-    """The settings flags of a ``batch`` command line (its own flags taken out)."""
-    own = {"--manifest", "--out", "--shard"}
-    tokens, skip = [], False
-    for token in argv[argv.index("batch") + 1 :]:
-        if skip:
-            skip = False
-            continue
-        flag = token.split("=", 1)[0]
-        if flag in own:
-            skip = "=" not in token
-            continue
-        if flag == "--summary-only":
-            continue
-        tokens.append(token)
-    return tokens
 
 
 def _add_bench(sub) -> None:
@@ -289,7 +271,6 @@ def _main(argv: list[str] | None) -> int:
     _add_evaluate(sub)
     _add_contact_sheet(sub)
     _add_batch(sub)
-    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -299,7 +280,7 @@ def _main(argv: list[str] | None) -> int:
         if args.command == "contact-sheet":
             return _contact_sheet(args)
         if args.command == "batch":
-            return _batch(args, argv)
+            return _batch(args)
         from .quality.bench import bench_batch, run_bench
 
         if args.batch:

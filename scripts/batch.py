@@ -40,7 +40,6 @@ import bpy
 
 EXTENSION_ID = "talking_head"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MAX_FPS = 240.0  # the engine's limit (core.take.settings.MAX_FPS)
 
 
 class BatchError(Exception):
@@ -294,15 +293,16 @@ def run(args: argparse.Namespace) -> Path:
     for path, kind in ((args.image, "image"), (args.audio, "audio")):
         if not path.is_file():
             raise BatchError(f"The {kind} file {path} does not exist; check the path.")
-    if not (math.isfinite(args.fps) and 0 < args.fps <= MAX_FPS):
+    module = enable_extension(args.extension)
+    max_fps = importlib.import_module(f"{module}.core.take.settings").MAX_FPS  # the engine's
+    if not (math.isfinite(args.fps) and 0 < args.fps <= max_fps):
         raise BatchError(
             f"--fps {args.fps:g} is out of range; use a rate above 0 and at most "
-            f"{MAX_FPS:g} fps (fractional rates such as 23.976 are fine)."
+            f"{max_fps:g} fps (fractional rates such as 23.976 are fine)."
         )
     out = args.out.resolve()
     if out.exists() and not out.is_dir():
         raise BatchError(f"--out {out} is a file; give a folder for the takes.")
-    module = enable_extension(args.extension)
     check_folder(module, out, f"--out {out}")
     blend = (args.blend or free_blend_path(out, args.image.stem)).resolve()
     video = args.video.resolve() if args.video else None

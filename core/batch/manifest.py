@@ -9,6 +9,7 @@ row is reported, one sentence each, before anything is rendered.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import re
 from dataclasses import dataclass
@@ -67,9 +68,13 @@ class Shard:
         return f"{self.number}/{self.count}"
 
 
-def read_manifest(path: str | Path, defaults: list[str] | None = None) -> list[Clip]:
-    """The clips of the manifest at ``path``; ``defaults`` are settings flags that apply to
-    every clip unless its row says otherwise. ManifestError lists every problem found."""
+def read_manifest(
+    path: str | Path, defaults: list[str] | argparse.Namespace | None = None
+) -> list[Clip]:
+    """The clips of the manifest at ``path``; ``defaults`` are the settings that apply to
+    every clip unless its row says otherwise: flags still to parse, or a namespace a
+    command line parsed with ``take.flags.add_settings_flags``. ManifestError lists every
+    problem found."""
     path = Path(path)
     base = path.resolve().parent
     try:
@@ -93,7 +98,11 @@ def read_manifest(path: str | Path, defaults: list[str] | None = None) -> list[C
         raise ManifestError(problems)
     parser = settings_parser()
     try:
-        base_args = parser.parse_args(defaults or [])
+        base_args = (
+            defaults
+            if isinstance(defaults, argparse.Namespace)
+            else parser.parse_args(defaults or [])
+        )
     except FlagError as exc:
         raise ManifestError([f"The batch's settings are not accepted: {exc}."]) from exc
     clips: list[Clip] = []
@@ -185,7 +194,5 @@ def _clip(
     return Clip(index, line, name, paths["image"], paths["audio"], settings), name, []
 
 
-def _copy(namespace):
-    import argparse
-
+def _copy(namespace: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**vars(namespace))

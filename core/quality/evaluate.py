@@ -79,11 +79,9 @@ def eye_openings(contours: np.ndarray) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def measure_eyes(
-    analyzer: FaceAnalyzer, frame: np.ndarray, landmarks: np.ndarray | None = None
-) -> tuple[float, float] | None:
+def measure_eyes(analyzer: FaceAnalyzer, frame: np.ndarray) -> tuple[float, float] | None:
     """Eye openings of the largest face in ``frame`` (None when no face is found)."""
-    lm = analyzer.measure(frame) if landmarks is None else landmarks
+    lm = analyzer.measure(frame)
     if lm is None:
         return None
     return eye_openings(analyzer.irises(frame, lm)[1])
