@@ -155,6 +155,37 @@ def _batch(args) -> int:
     return 1 if result.failed else 0
 
 
+def _add_livelink(sub) -> None:
+    p = sub.add_parser("livelink", help="Live Link Face CSV: import to a take, export a take")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    imp = verbs.add_parser("import", help="a Live Link Face CSV to a take's motion.npz")
+    imp.add_argument("--csv", required=True, type=Path, help="CSV from the Live Link Face app")
+    imp.add_argument("--out", required=True, type=Path, help="take folder to create")
+    imp.add_argument("--fps", type=float, default=None, help="frame rate (default: the CSV's)")
+    imp.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
+    exp = verbs.add_parser("export", help="a take's motion to a Live Link Face CSV")
+    exp.add_argument("--take", required=True, type=Path, help="take folder (or its motion.npz)")
+    exp.add_argument("--out", required=True, type=Path, help="CSV file to write")
+
+
+def _livelink(args) -> int:
+    from .character.livelink import import_take, write_csv
+    from .character.take import read_motion_file
+
+    if args.verb == "import":
+        track = import_take(args.csv, args.out, args.fps, args.overwrite)
+        for note in track.meta.get("notes", []):
+            print(f"note: {note}", file=sys.stderr)
+        print(f"{track.n_frames} frames at {track.fps:g} fps written: {args.out / 'motion.npz'}")
+        return 0
+    track = read_motion_file(args.take)
+    dropped = write_csv(track, args.out)
+    if dropped:
+        print(f"note: the CSV has no column for {', '.join(dropped)}", file=sys.stderr)
+    print(f"{track.n_frames} frames at {track.fps:g} fps written: {args.out}")
+    return 0
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time each stage on a 512x512 portrait and 20 s of audio")
     p.add_argument("--seconds", type=float, default=20.0)
@@ -271,6 +302,7 @@ def _main(argv: list[str] | None) -> int:
     _add_evaluate(sub)
     _add_contact_sheet(sub)
     _add_batch(sub)
+    _add_livelink(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -281,6 +313,8 @@ def _main(argv: list[str] | None) -> int:
             return _contact_sheet(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "livelink":
+            return _livelink(args)
         from .quality.bench import bench_batch, run_bench
 
         if args.batch:
