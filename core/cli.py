@@ -259,6 +259,23 @@ def _contact_sheet(args) -> int:
     return 0
 
 
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="a real talking video against a take made from its first frame and its sound",
+    )
+    p.add_argument("--video", required=True, type=Path, help="talking-face video with sound")
+    p.add_argument("--out", required=True, type=Path, help="new folder for the comparison")
+
+
+def _calibrate(args) -> int:
+    from .quality.calibrate import calibrate_video
+
+    calibrate_video(args.video, args.out, report=print)
+    print(f"written: {args.out / 'calibration.json'}, {args.out / 'calibration.png'}")
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage mistakes are one ``error:`` line, like every other error (not argparse's usage
     block), exit status 2."""
@@ -303,6 +320,7 @@ def _main(argv: list[str] | None) -> int:
     _add_contact_sheet(sub)
     _add_batch(sub)
     _add_livelink(sub)
+    _add_calibrate(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -313,6 +331,8 @@ def _main(argv: list[str] | None) -> int:
             return _contact_sheet(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command == "livelink":
             return _livelink(args)
         from .quality.bench import bench_batch, run_bench

@@ -22,6 +22,7 @@ import numpy as np
 from .. import ENGINE_NAME
 from ..errors import VasaError
 from ..face.analyzer import FaceAnalyzer
+from ..face.measure import eye_openings, head_rotation, mouth_opening, rotation_angles
 from ..face.portrait import load_image
 from ..face.source import SourceFace
 from ..motion.track import MotionTrack
@@ -46,52 +47,12 @@ FOLLOWS = {
 MIN_SPREAD = 1e-3  # a channel that varies less than this is not tested for correlation
 
 
-def rotation_angles(r: np.ndarray) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees of a rotation built as ``render.head.rotation`` builds it."""
-    yaw = math.degrees(math.atan2(r[2, 0], r[2, 2]))
-    pitch = math.degrees(math.asin(float(np.clip(-r[2, 1], -1.0, 1.0))))
-    roll = math.degrees(math.atan2(-r[0, 1], r[1, 1]))
-    return yaw, pitch, roll
-
-
-def head_rotation(source: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """3x3 rotation that best maps the source landmarks onto measured ones (Kabsch)."""
-    x = source - source.mean(0)
-    y = measured - measured.mean(0)
-    u, _, vt = np.linalg.svd(x.T @ y)
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-
-
-def eye_openings(contours: np.ndarray) -> tuple[float, float]:
-    """Opening of the subject's right and left eye: mean lid gap over the eye's width.
-
-    Measured on the iris model's eye contours ([2, 71, 3], ``FaceAnalyzer.irises``): its
-    first 16 points outline the lids (0-8 lower, corner to corner; 9-15 upper), and it reads
-    closed lids far better than the 468-point face mesh does.
-    """
-    out = []
-    for e in range(2):
-        p = contours[e, :16, :2]
-        width = np.linalg.norm(p[0] - p[8])
-        gaps = np.linalg.norm(p[1:8] - p[9:16], axis=1)
-        out.append(float(gaps.mean() / max(width, 1e-6)))
-    return out[0], out[1]
-
-
 def measure_eyes(analyzer: FaceAnalyzer, frame: np.ndarray) -> tuple[float, float] | None:
     """Eye openings of the largest face in ``frame`` (None when no face is found)."""
     lm = analyzer.measure(frame)
     if lm is None:
         return None
     return eye_openings(analyzer.irises(frame, lm)[1])
-
-
-def mouth_opening(landmarks: np.ndarray) -> float:
-    """Inner-lip gap at the middle of the mouth over the face width."""
-    width = landmarks[:, 0].max() - landmarks[:, 0].min()
-    gap = np.linalg.norm(landmarks[14, :2] - landmarks[13, :2])
-    return float(gap / max(width, 1e-6))
 
 
 @dataclass
