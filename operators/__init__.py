@@ -2,9 +2,9 @@
 
 import bpy
 
-from . import generate, job_modal, take_tools
+from . import character, generate, job_modal, take_tools
 
-CLASSES: tuple[type, ...] = generate.CLASSES + take_tools.CLASSES
+CLASSES: tuple[type, ...] = generate.CLASSES + take_tools.CLASSES + character.CLASSES
 
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
 

@@ -5,7 +5,17 @@ or every clip of a manifest, one .blend each, as a render-farm task.
                                       [--video F.mp4] [--seed N] [--fps 25] [--extension ZIP]
     blender -b -P scripts/batch.py -- --manifest clips.csv --out DIR [--shard I/N]
                                       [--summary-only] [--extension ZIP] [setting flags]
+    blender -b -P scripts/batch.py -- --character-blend CHAR.blend --character OBJECT
+                                      (--audio A | --motion motion.npz) --out DIR
+                                      --blend OUT.blend [--seed N] [--extension ZIP]
     python scripts/batch.py ...                                    (with the bpy module)
+
+With ``--character-blend`` it opens that .blend, makes the motion of OBJECT (a mesh with
+ARKit-named shape keys, or an armature whose child meshes have them) from the voice (a sound
+strip is added at the scene's first frame) or from a motion file, writes the take's files in
+``DIR/take_NNN/``, keys the shape keys through the extension's *Animate Character* (the
+mapping table and head and eye targets saved in the .blend are used) and saves OUT.blend,
+never over an existing file.
 
 With ``--manifest`` (the CSV of ``python -m core batch``: image, audio, name, settings by
 flag name) each clip of the shard becomes ``DIR/<name>/<name>.blend`` with its take in
@@ -51,6 +61,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     argv = argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
     if "--manifest" in argv:
         return parse_manifest_mode(argv)
+    if "--character-blend" in argv:
+        return parse_character_mode(argv)
     p = argparse.ArgumentParser(prog="batch.py", description=__doc__.split("\n")[0])
     p.add_argument("--image", required=True, type=Path)
     p.add_argument("--audio", required=True, type=Path)
@@ -377,6 +389,8 @@ def main(argv: list[str]) -> int:
     try:
         if getattr(args, "manifest", None) is not None:
             return run_manifest(args)
+        if getattr(args, "character_blend", None) is not None:
+            return run_character(args)
         run(args)
     except BatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -384,6 +398,78 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+    return 0
+
+
+# -------------------------------------------------------------------------- character mode
+def parse_character_mode(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="batch.py --character-blend", allow_abbrev=False)
+    p.add_argument("--character-blend", required=True, type=Path, help="the character's .blend")
+    p.add_argument("--character", required=True, help="object name: a mesh or an armature")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--audio", type=Path, help="the voice")
+    source.add_argument("--motion", type=Path, help="a take's motion.npz instead of a voice")
+    p.add_argument("--out", required=True, type=Path, help="folder for the take's files")
+    p.add_argument("--blend", required=True, type=Path, help="where to save the result")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--extension", type=Path)
+    return p.parse_args(argv)
+
+
+def run_character(args: argparse.Namespace) -> int:
+    """Animate one character of a saved .blend and save the result as a new .blend."""
+    for path, flag in (
+        (args.character_blend, "--character-blend"),
+        (args.audio, "--audio"),
+        (args.motion, "--motion"),
+    ):
+        if path is not None and not path.is_file():
+            raise BatchError(f"{flag} {path} is not a file; check the path.")
+    module = enable_extension(args.extension)
+    check_new_file(module, args.blend, "--blend", ".blend")
+    out = args.out.resolve()
+    check_folder(module, out, f"--out {args.out}")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(args.character_blend.resolve()))
+    except RuntimeError as exc:
+        raise BatchError(f"{args.character_blend} cannot be opened ({one_line(exc)}).") from exc
+    scene = bpy.context.scene
+    obj = bpy.data.objects.get(args.character)
+    if obj is None:
+        names = ", ".join(o.name for o in bpy.data.objects if o.type in {"MESH", "ARMATURE"})
+        raise BatchError(
+            f"{args.character_blend} has no object '{args.character}'; choose one of: {names}."
+        )
+    state = scene.talking_head
+    state.character.target = obj
+    state.takes_folder = str(out) + "/"
+    state.seed = args.seed
+    compat = importlib.import_module(f"{module}.vasa_blender.compat")
+    if args.audio is not None:
+        channel = 1 + max((s.channel for s in compat.all_strips(scene)), default=0)
+        strip = compat.strips(scene).new_sound(
+            "voice", str(args.audio.resolve()), channel, scene.frame_start
+        )
+        state.sound_strip = strip.name
+        state.character.motion_file = ""
+    else:
+        state.character.motion_file = str(args.motion.resolve())
+    made = not out.exists()
+    _Interrupt.module, _Interrupt.pressed = module, False
+    try:
+        bpy.ops.talking_head.animate_character()
+    except RuntimeError as exc:  # the operator's one-sentence report
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise BatchError(one_line(exc) + ".") from exc
+    finally:
+        _Interrupt.module = None
+    if _Interrupt.pressed:
+        raise KeyboardInterrupt
+    args.blend.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.blend.resolve()))
+    print(state.status)
+    print(f"saved: {args.blend}")
     return 0
 
 

@@ -101,13 +101,55 @@ def draw_takes(layout, context) -> None:
         row.operator("talking_head.show_on_plane", text="Show Photo").show = "PHOTO"
 
 
+class TALKING_HEAD_UL_mapping(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_prop, index=0):
+        row = layout.row(align=True)
+        row.prop(item, "channel", text="", emboss=False)
+        row.prop(item, "shape_key", text="", icon="SHAPEKEY_DATA")
+
+
+def draw_character(layout, context) -> None:
+    """Animate Character: the character, its optional head and eye targets, the mapping."""
+    from ..vasa_blender import character
+
+    state = context.scene.talking_head.character
+    col = layout.column()
+    col.prop(state, "target")
+    for target, bone in (
+        ("head_target", "head_bone"),
+        ("eye_left_target", "eye_left_bone"),
+        ("eye_right_target", "eye_right_bone"),
+    ):
+        row = col.row(align=True)
+        row.prop(state, target)
+        obj = getattr(state, target)
+        if obj is not None and obj.type == "ARMATURE":
+            row.prop_search(state, bone, obj.pose, "bones", text="")
+    col.prop(state, "motion_file")
+    col.label(text="Shape keys with other names:")
+    row = col.row()
+    row.template_list(
+        "TALKING_HEAD_UL_mapping", "", state, "mapping", state, "mapping_index", rows=2
+    )
+    buttons = row.column(align=True)
+    buttons.operator("talking_head.mapping_add", text="", icon="ADD")
+    buttons.operator("talking_head.mapping_remove", text="", icon="REMOVE")
+    reason = "A job is running." if running_job() is not None else character.why_not(context)
+    row = layout.row()
+    row.scale_y = 1.4
+    row.enabled = not reason
+    row.operator("talking_head.animate_character", icon="SHAPEKEY_DATA")
+    if reason:
+        layout.label(text=reason, icon="ERROR")
+
+
 class _Panel:
     bl_region_type = "UI"
     bl_category = "Talking Head"
 
 
 def _panels(space: str, prefix: str) -> tuple[type, ...]:
-    """The same four panels for one editor's sidebar."""
+    """The same panels for one editor's sidebar."""
     main_id = f"TALKING_HEAD_PT_{prefix}_main"
 
     def make(suffix, label, draw, parent=None, closed=False):
@@ -128,7 +170,13 @@ def _panels(space: str, prefix: str) -> tuple[type, ...]:
         make("controls", "Controls", draw_controls, main_id),
         make("run", "Generate", draw_run, main_id),
         make("takes", "Takes", draw_takes, main_id),
+        make("character", "Animate Character", draw_character, main_id, closed=True),
     )
 
 
-CLASSES = (TALKING_HEAD_UL_takes, *_panels("SEQUENCE_EDITOR", "vse"), *_panels("VIEW_3D", "view3d"))
+CLASSES = (
+    TALKING_HEAD_UL_takes,
+    TALKING_HEAD_UL_mapping,
+    *_panels("SEQUENCE_EDITOR", "vse"),
+    *_panels("VIEW_3D", "view3d"),
+)

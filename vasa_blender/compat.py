@@ -7,6 +7,8 @@
 - Materials: from 5.0 every material has its node tree and ``Material.use_nodes`` is
   deprecated (a warning when touched); before, nodes had to be switched on.
 - Effect strips: ``new_effect(..., length=)`` from 5.0, ``frame_end=`` before.
+- One Action for several IDs (a character's shape key blocks and its rig): slots from 4.4;
+  before, an Action belongs to one kind of ID, so each ID gets an Action of its own.
 """
 
 from __future__ import annotations
@@ -137,3 +139,25 @@ def ensure_fcurve(
     if group:
         curve.group = bag.groups.get(group) or bag.groups.new(group)
     return curve
+
+
+SLOTTED_ACTIONS = bpy.app.version >= (4, 4, 0)
+
+
+def bind_new_action(datablock: bpy.types.ID, action: bpy.types.Action) -> None:
+    """Make ``action`` animate ``datablock`` (in a slot of its own where actions have slots);
+    the Action it had before keeps its keys and is not touched."""
+    anim = datablock.animation_data or datablock.animation_data_create()
+    if _is_layered(action):
+        slot = next(
+            (
+                s
+                for s in action.slots
+                if s.target_id_type == datablock.id_type and s.name_display == datablock.name
+            ),
+            None,
+        ) or action.slots.new(datablock.id_type, datablock.name)
+        anim.action = action
+        anim.action_slot = slot
+    else:
+        anim.action = action

@@ -16,6 +16,8 @@ from bpy.props import (
 
 from ..core.motion.settings import CONTROLS, Control
 from . import compat
+from .character_props import CLASSES as CHARACTER_CLASSES
+from .character_props import CharacterState
 
 SOURCE_KINDS = [
     ("PLANE", "Image Plane", "A mesh whose material has an image texture (it will play the take)"),
@@ -153,12 +155,13 @@ class TalkingHeadState(bpy.types.PropertyGroup):
 
     takes: CollectionProperty(type=TakeRecord)
     active_take: IntProperty(name="Active Take", default=-1)
+    character: PointerProperty(type=CharacterState)  # Animate Character's inputs
 
 
 for _name, _control in CONTROLS.items():
     TalkingHeadState.__annotations__[_name] = control_property(_control)
 
-CLASSES = (TakeRecord, TalkingHeadState)
+CLASSES = (*CHARACTER_CLASSES, TakeRecord, TalkingHeadState)
 
 
 def register() -> None:
