@@ -7,8 +7,10 @@ frames stay, ``run.json`` says where it stopped) with exit status 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -48,7 +50,14 @@ def _add_generate(sub) -> None:
 
     p = sub.add_parser("generate", help="make a talking-head take from a portrait and a voice")
     p.add_argument("--image", required=True, type=Path, help="portrait (PNG, JPEG, ...)")
-    p.add_argument("--audio", required=True, type=Path, help="voice (WAV, FLAC, OGG, MP3)")
+    p.add_argument("--audio", type=Path, help="voice (WAV, FLAC, OGG, MP3)")
+    p.add_argument(
+        "--motion",
+        type=Path,
+        default=None,
+        help="render this motion.npz (e.g. from capture) instead of motion from the voice; "
+        "its frame rate is the take's; --audio is then optional (muxed into --video)",
+    )
     p.add_argument("--out", required=True, type=Path, help="take folder to create")
     add_settings_flags(p)
     p.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
@@ -64,6 +73,8 @@ def _generate(args) -> int:
     from .take.generate import generate
 
     settings = settings_from_flags(args, overwrite=args.overwrite)
+    if args.audio is None and args.motion is None:
+        raise VasaError("generate needs --audio (a voice), or --motion (a motion.npz).")
     if args.video and args.frame_format == "exr":
         raise VasaError(
             "--video needs PNG or JPEG frames; drop --video or choose --frame-format png."
@@ -73,7 +84,7 @@ def _generate(args) -> int:
 
         check_video_target(args.video, overwrite=args.overwrite)
     progress = None if args.quiet else ProgressBar()
-    result = generate(args.image, args.audio, args.out, settings, progress)
+    result = generate(args.image, args.audio, args.out, settings, progress, motion=args.motion)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     fps = result.frames_written / max(result.timings.get("render", 0.0), 1e-9)
@@ -86,16 +97,32 @@ def _generate(args) -> int:
     if args.video:
         from .take.video import mux_video
 
-        mux_video(
-            result.frames_dir,
-            args.fps,
-            args.audio,
-            args.video,
-            pattern=frame_pattern_printf(args.frame_format),
-            overwrite=args.overwrite,
-        )
+        with _voice_or_silence(args.audio, result.n_frames / settings.fps) as audio:
+            mux_video(
+                result.frames_dir,
+                settings.fps,  # the motion file's rate with --motion
+                audio,
+                args.video,
+                pattern=frame_pattern_printf(args.frame_format),
+                overwrite=args.overwrite,
+            )
         print(f"video: {args.video}")
     return 0
+
+
+@contextlib.contextmanager
+def _voice_or_silence(audio: Path | None, seconds: float):
+    """``audio``, or a silent WAV of ``seconds`` for a take made from motion alone."""
+    if audio is not None:
+        yield audio
+        return
+    import numpy as np
+    import soundfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "silence.wav"
+        soundfile.write(path, np.zeros(max(1, round(seconds * 16000)), np.int16), 16000)
+        yield path
 
 
 def _add_batch(sub) -> None:
@@ -259,6 +286,49 @@ def _contact_sheet(args) -> int:
     return 0
 
 
+def _add_capture(sub) -> None:
+    p = sub.add_parser("capture", help="read a talking-face video into a take's motion.npz")
+    p.add_argument("--video", required=True, type=Path, help="video of one face (MP4, MOV...)")
+    p.add_argument("--out", required=True, type=Path, help="take folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace a take already in --out")
+    p.add_argument("--no-smooth", action="store_true", help="keep the raw measurements")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _capture(args) -> int:
+    from .capture.capture import CaptureOptions, capture_video, write_capture
+    from .take.record import TakeFolder
+
+    if TakeFolder(args.out).holds_take() and not args.overwrite:  # before reading the video
+        TakeFolder(args.out).prepare(False)
+    options = CaptureOptions(smooth=not args.no_smooth)
+    result = capture_video(args.video, options, None if args.quiet else ProgressBar())
+    folder = write_capture(result, args.out, args.overwrite)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(
+        f"captured {result.track.n_frames} frames at {result.video.fps:g} fps "
+        f"({int((~result.found).sum())} without a face); written: {folder / 'motion.npz'}"
+    )
+    return 0
+
+
+def _add_reenact(sub) -> None:
+    p = sub.add_parser(
+        "reenact", help="capture a video, render its first frame with that motion, compare"
+    )
+    p.add_argument("--video", required=True, type=Path, help="talking-face video")
+    p.add_argument("--out", required=True, type=Path, help="new folder for the comparison")
+
+
+def _reenact(args) -> int:
+    from .quality.reenact import reenact_video
+
+    reenact_video(args.video, args.out, report=print)
+    print(f"written: {args.out / 'reenact.json'}")
+    return 0
+
+
 def _add_calibrate(sub) -> None:
     p = sub.add_parser(
         "calibrate",
@@ -321,6 +391,8 @@ def _main(argv: list[str] | None) -> int:
     _add_batch(sub)
     _add_livelink(sub)
     _add_calibrate(sub)
+    _add_capture(sub)
+    _add_reenact(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -333,6 +405,10 @@ def _main(argv: list[str] | None) -> int:
             return _batch(args)
         if args.command == "calibrate":
             return _calibrate(args)
+        if args.command == "capture":
+            return _capture(args)
+        if args.command == "reenact":
+            return _reenact(args)
         if args.command == "livelink":
             return _livelink(args)
         from .quality.bench import bench_batch, run_bench

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from .. import ENGINE_NAME, __version__
 from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import read_portrait
+from ..motion.track import MotionTrack
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
 from ..runtime.packs import sha256_file
@@ -74,15 +76,36 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def load_motion(path: str | Path) -> MotionTrack:
+    """A ``motion.npz`` to render, or one sentence saying why it cannot be."""
+    path = Path(path)
+    if not path.is_file():
+        raise VasaError(f"The motion file {path} does not exist; check the path.")
+    try:
+        track = MotionTrack.load(path)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise VasaError(
+            f"{path.name} cannot be read as a MotionTrack (motion.npz); give one written by "
+            "generate or capture."
+        ) from exc
+    if track.n_frames == 0 or not 0 < track.fps <= 1000 or not np.isfinite(track.data).all():
+        raise VasaError(
+            f"{path.name} holds no usable motion ({track.n_frames} frames at {track.fps:g} fps,"
+            " or values that are not numbers); capture or generate it again."
+        )
+    return track
+
+
 def generate(
     image: str | Path,
-    audio: str | Path,
+    audio: str | Path | None,
     out_dir: str | Path,
     settings: Settings | None = None,
     progress: Progress | None = None,
     cancel: Cancel = None,
     stages: Stages | None = None,
     claim_folder: bool = True,
+    motion: str | Path | None = None,
 ) -> TakeResult:
     """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``).
 
@@ -90,11 +113,21 @@ def generate(
     saves loading the models again; by default they are opened here. The take folder is
     claimed (``claim``) while the take is made, so a second process, ``overwrite`` or not,
     is refused with a sentence naming the first; ``claim_folder=False`` when the caller holds
-    the claim (the batch runner)."""
+    the claim (the batch runner).
+
+    ``motion``: a ``motion.npz`` (a captured or edited track) to render instead of motion
+    from the voice; its frame rate is the take's, and ``audio`` may then be None (a silent
+    take)."""
     settings = settings or Settings()
+    given = load_motion(motion) if motion is not None else None
+    if given is not None:
+        settings.fps = given.fps
+    elif audio is None:
+        raise VasaError("A take needs a voice (--audio) or a motion file (--motion).")
     settings.validate()
     report = progress or (lambda fraction, message: None)
-    image_path, audio_path = Path(image), Path(audio)
+    image_path = Path(image)
+    audio_path = Path(audio) if audio is not None else None
     take = TakeFolder(out_dir)
     started = now()
     timings: dict[str, float] = {}
@@ -122,8 +155,8 @@ def generate(
     report(0.0, "Reading inputs")
     portrait = read_portrait(image_path)  # upright: its EXIF orientation applied
     pixels = portrait.pixels
-    voice = read_audio(audio_path)  # a pipe is read once: its notes and sha256 come with it
-    samples = voice.samples
+    # A pipe is read once: its notes and sha256 come with it.
+    voice = read_audio(audio_path) if audio_path is not None else None
     if lap("load"):
         return stopped()
     stages = stages or open_stages(settings.pack, runtime=runtime)
@@ -131,17 +164,22 @@ def generate(
     face.notes[:0] = portrait.notes  # a photo turned upright: run.json face.notes
     if lap("face"):
         return stopped()
-    report(0.03, "Analysing the voice")
-    features = compute_features(samples, settings.fps)
-    if lap("audio_features"):
-        return stopped()
-    track = stages.motion.generate(
-        features,
-        settings.motion,
-        samples,
-        progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"),
-    )
-    track.meta["notes"] = [*voice.notes, *track.meta.get("notes", [])]  # e.g. truncated audio
+    if given is not None:
+        track = given
+    else:
+        assert voice is not None
+        report(0.03, "Analysing the voice")
+        features = compute_features(voice.samples, settings.fps)
+        if lap("audio_features"):
+            return stopped()
+        track = stages.motion.generate(
+            features,
+            settings.motion,
+            voice.samples,
+            progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"),
+        )
+    voice_notes = voice.notes if voice is not None else []
+    track.meta["notes"] = [*voice_notes, *track.meta.get("notes", [])]  # e.g. truncated audio
     if lap("motion"):
         return stopped()
     renderer = stages.renderer(pixels, face)
@@ -158,7 +196,25 @@ def generate(
         )
     try:
         take.prepare(settings.overwrite, outputs.folders(settings.output))
-        track.meta |= {"image": str(image_path), "audio": str(audio_path)}
+        track.meta |= {"image": str(image_path), "audio": audio_path and str(audio_path)}
+        inputs: dict[str, dict] = {
+            "image": {
+                "path": str(image_path.resolve()),
+                "sha256": sha256_file(image_path),
+                "size": list(face.image_size),
+            }
+        }
+        if voice is not None and audio_path is not None:
+            inputs["audio"] = {
+                "path": str(audio_path.resolve()),
+                "sha256": voice.sha256 or sha256_file(audio_path),
+                "duration_s": round(len(voice.samples) / SAMPLE_RATE, 4),
+            }
+        if motion is not None:
+            inputs["motion"] = {
+                "path": str(Path(motion).resolve()),
+                "sha256": sha256_file(Path(motion)),
+            }
         take.save_track(track)
         record = RunRecord(
             engine=engine_info(),
@@ -167,18 +223,7 @@ def generate(
             n_frames=track.n_frames,
             settings=settings,
             frames=FramesInfo(FRAMES_DIR, 1, settings.frame_format),
-            inputs={
-                "image": {
-                    "path": str(image_path.resolve()),
-                    "sha256": sha256_file(image_path),
-                    "size": list(face.image_size),
-                },
-                "audio": {
-                    "path": str(audio_path.resolve()),
-                    "sha256": voice.sha256 or sha256_file(audio_path),
-                    "duration_s": round(len(samples) / SAMPLE_RATE, 4),
-                },
-            },
+            inputs=inputs,
             seed=settings.seed,
             face=face.to_dict(),
             motion={key: track.meta.get(key) for key in ("generator", "lipsync_mode", "notes")},
@@ -194,7 +239,8 @@ def generate(
         take.write_record(record)
         text = provenance(
             f"Synthetic talking-head video frame generated by {ENGINE_NAME} {__version__} from "
-            f"{image_path.name} and {audio_path.name}."
+            f"{image_path.name} and "
+            f"{Path(motion).name if motion is not None else audio_path and audio_path.name}."
         )
         n = track.n_frames
         targets = outputs.open_targets(take.path, settings, renderer, pixels, crop, text)
