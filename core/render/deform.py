@@ -22,7 +22,9 @@ from . import eyes, head
 from .brows import move_brows
 from .frame import FaceFrame
 from .head import HeadPose
+from .interior import TeethSizes
 from .mouth import Mouth
+from .tones import PhotoTeeth
 
 RING_COUNT = 24
 # Ring of still points (expressions do not reach past it): radii in face widths / heights.
@@ -32,7 +34,8 @@ RING = (0.95, 1.0)
 class Deformer:
     """Precomputes the face's frame and weights once; ``targets`` runs per frame."""
 
-    def __init__(self, face: SourceFace):
+    def __init__(self, face: SourceFace, photo_teeth: PhotoTeeth | None = None):
+        """``photo_teeth``: teeth the photo shows (``tones.find_photo_teeth``), if known."""
         lm = face.landmarks.astype(np.float64)
         self.face = face
         self.angle = face.roi.angle
@@ -43,7 +46,7 @@ class Deformer:
         self.up = self._to_face(lm[:, :2])  # the landmarks in the face frame
         self.pivot = head.head_pivot(self.frame, lm)
         self._build_points(lm)
-        self.mouth = Mouth(lm, self.frame, self.up)
+        self.mouth = Mouth(lm, self.frame, self.up, photo_teeth)
         self.mouth_centre = self.mouth.centre
         self.photo_gap = self.mouth.photo_gap
 
@@ -124,9 +127,9 @@ class Deformer:
         the lips, or None when the lips did not part beyond the photo's (``Mouth.opening``)."""
         return self.mouth.opening(self.source, self.expression_targets(ch), self.pose(ch))
 
-    def teeth_height(self, ch: Mapping[str, float]) -> float:
-        """Pixels of upper teeth to paint in the opened mouth this frame."""
-        return self.mouth.teeth_height(self.pose(ch).scale)
+    def teeth(self, ch: Mapping[str, float]) -> TeethSizes:
+        """Pixels of teeth to paint in the opened mouth this frame."""
+        return self.mouth.teeth(self.pose(ch).scale)
 
     def lid_lines(
         self, ch: Mapping[str, float]

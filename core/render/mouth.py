@@ -6,21 +6,22 @@ geometry in the upright face frame and answers, per frame: how much of the jaw's
 point follows (``jaw_share``: a step between the inner lips, the field the warp adds; and
 ``jaw_weights`` for the landmarks), where the lips go (``move``: jaw, pucker, funnel,
 smile and frown with the cheeks, mouthClose, mouthPress, mouthRollLower), and which gap is
-newly opened (``opening``). ``paint_mouth`` rasterises that gap, with teeth and throat,
-into the shared mask buffer (``overlays.Overlay``).
+newly opened (``opening``) and how much of the teeth to paint in it (``teeth``);
+``interior.paint_mouth`` paints that gap. A photo that shows teeth (``tones.PhotoTeeth``)
+parts its lips where its upper teeth end, so that they stay with the upper lip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import cv2
 import numpy as np
 
 from ..face import regions as fr
 from .frame import FaceFrame, smoothstep
 from .head import HeadPose
-from .overlays import MOUTH, TEETH, THROAT, Overlay
+from .interior import TeethSizes
+from .tones import PhotoTeeth
 
 # Jaw: the chin and lower lip drop this share of the face height at jawOpen = 1, the upper
 # lip rises a little; mouthPress thins each lip by PRESS_THIN face heights.
@@ -30,25 +31,35 @@ JAW_STEP_PX = 0.8  # the lips part over this many pixels
 LENS_CORNER = 0.25  # share of the jaw's drop at the mouth corners (the opening is a lens)
 PRESS_THIN = 0.018
 ROLL_LOWER = 0.02  # mouthRollLower lifts the lower lip (and thins it) by this, face heights
-# Upper teeth show at most this share of the face height below the upper lip.
+# Upper teeth show at most this share of the face height below the upper lip, lower teeth
+# this share above the lower lip (once the jaw is wide open).
 TEETH_HEIGHT = 0.035
-# Upper teeth from the middle outwards, in half mouth widths, and how dark the gaps are.
-TOOTH_WIDTHS = (0.2, 0.15, 0.14, 0.13, 0.12)
-TOOTH_GAP = 0.25
+LOWER_TEETH_HEIGHT = 0.016
 
 
 class Mouth:
     """The mouth of one portrait, measured once; the methods run per frame."""
 
-    def __init__(self, landmarks: np.ndarray, frame: FaceFrame, up: np.ndarray):
-        """``landmarks`` [468, 2+] image pixels, ``up`` the same in ``frame``."""
+    def __init__(
+        self,
+        landmarks: np.ndarray,
+        frame: FaceFrame,
+        up: np.ndarray,
+        photo_teeth: PhotoTeeth | None = None,
+    ):
+        """``landmarks`` [468, 2+] image pixels, ``up`` the same in ``frame``;
+        ``photo_teeth`` what the photo's own mouth shows (default: no teeth)."""
         self.frame = frame
         self.up = up
         self.n_landmarks = len(up)
         self._lm_xy = landmarks[:, :2].astype(np.float64)
-        # Where the lips part: midway between the inner lips, so that in a photo with
-        # parted lips the upper teeth stay with the upper lip and the lower with the jaw.
-        inner = (up[list(fr.LIP_INNER_UPPER)] + up[list(fr.LIP_INNER_LOWER)]) / 2
+        self.photo_teeth = photo_teeth or PhotoTeeth.none()
+        # Where the lips part: where the photo's upper teeth end, else midway between the
+        # inner lips, so that the upper teeth stay with the upper lip and the lower go with
+        # the jaw.
+        self._split = self.photo_teeth.split
+        upper, lower = up[list(fr.LIP_INNER_UPPER)], up[list(fr.LIP_INNER_LOWER)]
+        inner = upper + self._split[:, None] * (lower - upper)
         order = np.argsort(inner[:, 0])
         self._lip_line = (inner[order, 0], inner[order, 1])
         outer = up[list(fr.LIP_OUTER_LOWER)]
@@ -192,61 +203,23 @@ class Mouth:
         excess = np.clip((lower[:, :2] - upper[:, :2]) @ down - gap_src, 0.0, None)
         if excess.max() < 0.5:
             return None
-        mid = (upper + lower) / 2
-        half = np.zeros_like(mid)
-        half[:, :2] = 0.5 * excess[:, None] * down
-        return pose.apply(mid - half), pose.apply(mid + half)
+        split = self._split[:, None]
+        top = upper + split * (lower - upper)
+        top[:, :2] -= (split * excess[:, None]) * down
+        bottom = top.copy()
+        bottom[:, :2] += excess[:, None] * down
+        return pose.apply(top), pose.apply(bottom)
 
-    def teeth_height(self, scale: float) -> float:
-        """Pixels of upper teeth to paint below the upper lip at this head scale; a photo
-        that shows teeth keeps them on the upper lip, so fewer are painted."""
-        return max(0.0, TEETH_HEIGHT * self.frame.fh - self.photo_gap) * scale
-
-
-def paint_mouth(overlay: Overlay, top: np.ndarray, bottom: np.ndarray, teeth_height: float) -> None:
-    """Paint the opened gap between ``top`` and ``bottom`` edges ([K, 2], left to right,
-    the overlay's pixels) into ``overlay``.
-
-    The interior darkens towards a throat in the middle; a band of upper teeth hangs from
-    the upper lip, fading towards the corners; edges are soft so it blends into the lips.
-    """
-    outline = np.concatenate([top, bottom[::-1]])
-    width = float(np.linalg.norm(top[-1] - top[0]))
-    blur = max(0.6, 0.012 * width)
-    box = overlay.box(outline, int(np.ceil(3 * blur)) + 1)
-    if box is None:
-        return
-    x0, y0, x1, y1 = box
-    shape = (y1 - y0, x1 - x0)
-    alpha = overlay.fill(shape, [outline], (x0, y0), blur)
-    # Throat: depth from the outline, deepest in the middle of the opening.
-    hard = (overlay.fill(shape, [outline], (x0, y0), 0) > 0.5).astype(np.uint8)
-    dist = cv2.distanceTransform(hard, cv2.DIST_L2, 3)
-    depth = smoothstep(dist / max(float(dist.max()), 1.0))
-    # Upper teeth: from the upper lip down by teeth_height (capped by the opening),
-    # tapering to nothing at the corners.
-    gap = bottom - top
-    length = np.maximum(np.linalg.norm(gap, axis=1), 1e-6)
-    k = len(top)
-    along = np.abs(np.linspace(-1.0, 1.0, k))
-    reach = np.minimum(teeth_height, 0.45 * length) * np.sqrt(np.clip(1 - along**2, 0, 1))
-    teeth_edge = top + gap / length[:, None] * reach[:, None]
-    teeth = overlay.fill(
-        shape, [np.concatenate([top, teeth_edge[::-1]])], (x0, y0), max(0.5, 0.6 * blur)
-    )
-    # Teeth further back (towards the corners) are in shadow; faint gaps between them
-    # (the two front teeth widest); their biting edges are translucent.
-    xs = (np.arange(x0, x1) + 0.5 - (top[0, 0] + top[-1, 0]) / 2) / max(width / 2, 1.0)
-    ax = np.abs(xs)
-    edges = np.concatenate([[0.0], np.cumsum(TOOTH_WIDTHS)])
-    nearest = np.min(np.abs(ax[:, None] - edges[None, :]), axis=1) * width / 2
-    gaps = 1.0 - TOOTH_GAP * np.exp(-((nearest / max(0.6, 0.01 * width)) ** 2))
-    teeth *= ((1.0 - 0.6 * np.clip(ax, 0, 1) ** 2) * gaps)[None, :]
-    ys = np.arange(y0, y1)[:, None] + 0.5
-    mid_top = float(np.interp(0.0, np.linspace(-1, 1, k), top[:, 1]))
-    fall = np.clip((ys - mid_top) / max(teeth_height, 1.0), 0.0, 1.0)
-    teeth *= 1.0 - 0.3 * fall**2
-    m = overlay.masks[0]
-    m[MOUTH, y0:y1, x0:x1] = np.maximum(m[MOUTH, y0:y1, x0:x1], alpha)
-    m[TEETH, y0:y1, x0:x1] = teeth
-    m[THROAT, y0:y1, x0:x1] = 0.85 * depth * (1.0 - teeth)
+    def teeth(self, scale: float) -> TeethSizes:
+        """What to paint in the gap at this head scale (pixels). A photo that shows teeth
+        keeps its own: they stay on their lip and fewer, or none, are painted."""
+        fh = self.frame.fh
+        own = self.photo_teeth
+        if own.shown:
+            upper = 0.0 if own.upper_px > 0.5 * TEETH_HEIGHT * fh else TEETH_HEIGHT * fh
+            upper = max(0.0, upper - own.upper_px)
+        else:
+            upper = max(0.0, TEETH_HEIGHT * fh - self.photo_gap)
+        lower = 0.0 if own.lower else LOWER_TEETH_HEIGHT * fh
+        full = (JAW_DROP + UPPER_LIP_RISE) * fh
+        return TeethSizes(upper * scale, lower * scale, full * scale)

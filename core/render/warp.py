@@ -25,8 +25,10 @@ from ..stages import Renderer
 from .deform import Deformer
 from .eyes import IrisLayer, paint_lid
 from .graph import PALETTE, build_warp_model
-from .mouth import paint_mouth
+from .interior import paint_mouth
 from .overlays import Overlay
+from .sampling import OpenCvRegion, uses_opencv
+from .tones import PhotoTeeth, find_photo_teeth, mouth_tones
 from .tps import CoarseTps
 
 # Extra room around the head's reach (head.HEAD_FALLOFF), in face widths, for the edge fade.
@@ -126,15 +128,13 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return image[ys, xs].astype(np.float32)
 
 
-def portrait_palette(image: np.ndarray, face: SourceFace) -> np.ndarray:
+def portrait_palette(
+    image: np.ndarray, face: SourceFace, teeth: PhotoTeeth | None = None
+) -> np.ndarray:
     """[1, 3, 5] colours of the painted parts (``graph.PALETTE``), from this portrait:
-    the mouth interior from its lips, teeth as bright as its brightest skin, the eyelids
+    the mouth's inside in its own light and shadow (``tones.mouth_tones``), the eyelids
     from the skin under its brows, lashes from its darkest lid line."""
     lm = face.landmarks[:, :2].astype(np.float64)
-    lips = np.median(_sample(image, lm[list(fr.LOWER_LIP)]), 0)
-    skin = _sample(image, lm)
-    luma = skin @ np.array([0.299, 0.587, 0.114], np.float32)
-    bright = float(np.clip(np.percentile(luma, 90) * 1.05, 150.0, 235.0))
     lid_pts, lash_pts = [], []
     for upper, _, crease in fr.EYES:
         u, c = lm[list(upper)], lm[list(crease)]
@@ -145,9 +145,7 @@ def portrait_palette(image: np.ndarray, face: SourceFace) -> np.ndarray:
     lash_rgb = _sample(image, np.concatenate(lash_pts))
     lash = lash_rgb[np.argsort(lash_rgb.sum(1))[: max(1, len(lash_rgb) // 4)]].mean(0) * 0.7
     colours = {
-        "interior": lips * 0.45,
-        "throat": lips * 0.1,
-        "teeth": np.array([0.93, 0.9, 0.84], np.float32) * bright,
+        **mouth_tones(image, face.landmarks, teeth or PhotoTeeth.none()),
         "lid": lid,
         "lash": lash,
     }
@@ -168,10 +166,20 @@ def _border_points(w: int, h: int, count: int) -> np.ndarray:
 class WarpRenderer(Renderer):
     """Renders frames of one portrait; create once per take, call ``render`` per frame."""
 
-    def __init__(self, image: np.ndarray, face: SourceFace, runtime: Runtime | None = None):
+    def __init__(
+        self,
+        image: np.ndarray,
+        face: SourceFace,
+        runtime: Runtime | None = None,
+        sampler: str = "auto",
+    ):
+        """``sampler``: "graph" samples in the ONNX graph, "opencv" with OpenCV on the CPU
+        (``sampling``), "auto" with OpenCV when ONNX Runtime runs on the CPU."""
         self.image = image
         self.face = face
-        self.deformer = Deformer(face)
+        # A photo that shows teeth keeps them (they stay with their lip, lend their colour).
+        self.photo_teeth = find_photo_teeth(image, face.landmarks)
+        self.deformer = Deformer(face, self.photo_teeth)
         self.region = head_region(face, self.deformer)
         w, h = self.region.size
         self.origin = np.array([self.region.x0, self.region.y0], np.float64)
@@ -215,15 +223,19 @@ class WarpRenderer(Renderer):
         texture = padded_crop(image, self.region, margins)
         self.margin = np.array(margins[:2], np.float32)  # texture pixels left of / above
         th, tw = texture.shape[:2]
-        self.session = runtime.session(
-            build_warp_model(h, w, self.face_box, (th, tw)), name=f"builtin/warp_{w}x{h}"
-        )
         self.source_chw = np.ascontiguousarray(texture.transpose(2, 0, 1)[None], np.float32)
+        self.opencv: OpenCvRegion | None = None
+        if uses_opencv(sampler, runtime):
+            self.opencv = OpenCvRegion(runtime, (w, h), self.face_box, self.source_chw)
+        else:
+            self.session = runtime.session(
+                build_warp_model(h, w, self.face_box, (th, tw)), name=f"builtin/warp_{w}x{h}"
+            )
         self.crop_chw = self.source_chw  # holds this frame's irises (``IrisLayer``)
         bx0, by0, bx1, by1 = self.face_box
         self.overlay = Overlay(bx1 - bx0, by1 - by0)
         self.overlay_origin = self.origin + [bx0, by0]  # image pixels of the masks' corner
-        self.palette = portrait_palette(image, face)
+        self.palette = portrait_palette(image, face, self.photo_teeth)
         self.irises = IrisLayer(
             image, face, self.origin - self.margin, (tw, th), runtime, self.source_chw
         )
@@ -237,9 +249,10 @@ class WarpRenderer(Renderer):
         return self.face.image_size
 
     @property
-    def changing_rows(self) -> tuple[int, int]:
-        """Only the head region's rows differ from the photo."""
-        return self.region.y0, self.region.y1
+    def changing_box(self) -> tuple[int, int, int, int]:
+        """Only the head region differs from the photo."""
+        r = self.region
+        return r.x0, r.y0, r.x1, r.y1
 
     def overlay_region(self) -> np.ndarray:
         """[5, H, W] this frame's overlay masks over the whole region (for checks)."""
@@ -261,7 +274,7 @@ class WarpRenderer(Renderer):
         opening = d.mouth_opening(channels)
         if opening is not None:
             top, bottom = (edge - self.overlay_origin for edge in opening)
-            paint_mouth(self.overlay, top, bottom, d.teeth_height(channels))
+            paint_mouth(self.overlay, top, bottom, d.teeth(channels))
         for start, edge, eye_opening, blink in d.lid_lines(channels):
             paint_lid(
                 self.overlay,
@@ -298,9 +311,12 @@ class WarpRenderer(Renderer):
         """The moving rectangle only, uint8 [h, w, 3]."""
         backward = self.tps.invert(self.forward_field(channels))
         inside = np.clip(backward + self.margin, 0.5, self.texture_size - 0.5)
-        grid = inside * self.to_unit - 1.0
         self._paint(channels)
         self.irises.apply(self.deformer.gaze_shift(channels))
+        if self.opencv is not None:
+            self.opencv.update(self.crop_chw, self.irises.boxes if self.irises.ok else ())
+            return self.opencv.run(inside - 0.5, self.overlay.masks, self.palette)
+        grid = inside * self.to_unit - 1.0
         feeds = {
             "image": self.crop_chw,
             "grid": np.ascontiguousarray(grid.transpose(2, 0, 1)[None]),

@@ -1,0 +1,193 @@
+"""The opened mouth's inside, measured on rendered frames: in the portrait's own tones,
+darkening into the throat, lower teeth and tongue only when wide open, teeth moving with
+their jaw, soft lip edges, and a photo's own teeth kept."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import portrait_path
+
+from core.face import regions as fr
+from core.face.portrait import load_image
+from core.render.interior import THROAT_AT, mouth_layers
+from core.render.overlays import Overlay
+from core.render.tones import polygon_pixels, to_lab
+from core.render.warp import WarpRenderer
+from core.runtime.factory import landmark_meter
+
+
+@pytest.fixture(scope="module")
+def meter():
+    return landmark_meter()
+
+
+_CACHE: dict[str, tuple[np.ndarray, WarpRenderer]] = {}
+
+
+def _renderer(meter, name: str) -> tuple[np.ndarray, WarpRenderer]:
+    if name not in _CACHE:
+        image = load_image(portrait_path(name))
+        _CACHE[name] = image, WarpRenderer(image, meter.analyze(image))
+    return _CACHE[name]
+
+
+def _hue(ab: np.ndarray) -> float:
+    return float(np.degrees(np.arctan2(ab[1], ab[0])))
+
+
+def _face_lab(image: np.ndarray, renderer: WarpRenderer) -> np.ndarray:
+    lm = renderer.face.landmarks[:, :2]
+    return to_lab(polygon_pixels(image, [lm[list(fr.FACE_OVAL)]]))
+
+
+def _region(frame: np.ndarray, renderer: WarpRenderer) -> np.ndarray:
+    r = renderer.region
+    return frame[r.y0 : r.y1, r.x0 : r.x1]
+
+
+@pytest.mark.parametrize("name", ["art_1.png", "art_16.png", "sad.png"])
+def test_interior_in_the_portraits_own_tones(meter, name):
+    """Paintings and photos: the inside lies within the portrait's own tonal range, in the
+    lips' hue (not blue); the teeth are in the skin's hue and no brighter than the
+    portrait's highlights (the old fixed white was 25-45 degrees off the skin's hue)."""
+    image, renderer = _renderer(meter, name)
+    face = _face_lab(image, renderer)
+    shadow, highlight = np.percentile(face[:, 0], [1, 99])
+    skin = np.median(face[:, 1:], 0)
+    frame = renderer.render({"jawOpen": 0.7})
+    alpha = renderer.overlay_region()[0]
+    inside = to_lab(_region(frame, renderer)[alpha > 0.9])
+    assert len(inside) > 50
+    mean = inside.mean(0)
+    assert shadow <= mean[0] <= highlight
+    lm = renderer.face.landmarks[:, :2]
+    lips = to_lab(
+        polygon_pixels(
+            image,
+            [np.concatenate([lm[list(fr.LIP_OUTER_UPPER)], lm[list(fr.LIP_OUTER_LOWER)][::-1]])],
+        )
+    )
+    lip_ab = np.median(lips[:, 1:], 0)
+    assert mean[2] > 0, "a bluish mouth"
+    assert abs(_hue(mean[1:]) - _hue(lip_ab)) < 35
+    teeth = to_lab(renderer.palette[0, :, 2])
+    assert abs(_hue(teeth[1:]) - _hue(skin)) < 20
+    assert np.hypot(*teeth[1:]) > 0.3 * np.hypot(*skin)
+    assert np.median(face[:, 0]) <= teeth[0] <= highlight
+
+
+def _along(frame: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Lab L of ``frame`` at [N, 2] pixel positions (bilinear)."""
+    xy = points.astype(np.float32).reshape(1, -1, 2)
+    rgb = cv2.remap(frame, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR)
+    return to_lab(rgb.reshape(-1, 3).astype(np.float32))[:, 0]
+
+
+@pytest.mark.parametrize("name", ["art_1.png", "sad.png"])
+def test_interior_darkens_towards_the_throat(meter, name):
+    """From the mouth's corners to the throat behind its middle the inside only darkens."""
+    image, renderer = _renderer(meter, name)
+    ch = {"jawOpen": 0.7}
+    frame = renderer.render(ch)
+    top, bottom = renderer.deformer.mouth_opening(ch)
+    line = top[:, :2] + THROAT_AT * (bottom[:, :2] - top[:, :2])
+    k = len(line)
+    for half in (np.linspace(1, k // 2, 40), np.linspace(k - 2, k // 2, 40)):
+        pts = np.stack([np.interp(half, np.arange(k), line[:, i]) for i in (0, 1)], 1)
+        lum = _along(frame, pts)
+        assert np.diff(lum).max() < 1.5, np.round(lum, 1)
+        assert lum[-1] < lum[0] - 8
+
+
+def _layers(renderer: WarpRenderer, jaw: float):
+    d = renderer.deformer
+    ch = {"jawOpen": jaw}
+    top, bottom = d.mouth_opening(ch)
+    w, h = renderer.region.size
+    origin = renderer.origin
+    return mouth_layers(Overlay(w, h), top[:, :2] - origin, bottom[:, :2] - origin, d.teeth(ch))
+
+
+@pytest.mark.parametrize("name", ["art_1.png", "sad.png"])
+def test_lower_teeth_and_tongue_only_when_wide_open(meter, name):
+    """At jawOpen 0.3 only upper teeth; at 0.7 lower teeth and a tongue too, the lower teeth
+    light against the throat in the rendered frame."""
+    image, renderer = _renderer(meter, name)
+    small, wide = _layers(renderer, 0.3), _layers(renderer, 0.7)
+    assert small.upper.sum() > 5 and small.lower.sum() == 0 and small.tongue.sum() == 0
+    assert wide.lower.sum() > 5 and wide.tongue.sum() > 5
+    frame = _region(renderer.render({"jawOpen": 0.7}), renderer).astype(np.float32)
+    x0, y0, x1, y1 = wide.box
+    patch = to_lab(frame[y0:y1, x0:x1])
+    lower = patch[(wide.lower > 0.9) & (wide.alpha > 0.95), 0]
+    throat = patch[(wide.throat > 0.85) & (wide.alpha > 0.95), 0]
+    assert len(lower) > 3 and len(throat) > 3
+    assert lower.mean() > throat.mean() + 20
+
+
+def _centroid_y(mask: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    ys = np.arange(box[1], box[3])[:, None] + 0.0 * mask
+    return float((ys * mask).sum() / mask.sum())
+
+
+def test_teeth_move_with_their_jaw(meter):
+    """Opening further: the lower teeth drop with the jaw, the upper stay with the lip."""
+    image, renderer = _renderer(meter, "sad.png")
+    a, b = _layers(renderer, 0.7), _layers(renderer, 0.95)
+    drop = 0.25 * 0.13 * renderer.deformer.fh  # mouth.JAW_DROP
+    lower = _centroid_y(b.lower, b.box) - _centroid_y(a.lower, a.box)
+    upper = _centroid_y(b.upper, b.box) - _centroid_y(a.upper, a.box)
+    assert 0.6 * drop < lower < 1.4 * drop
+    assert abs(upper) < 0.25 * drop
+
+
+@pytest.mark.parametrize("name", ["art_1.png", "sad.png"])
+def test_lip_edges_are_soft(meter, name):
+    """No hard seam where the lips meet the inside: the opening's mask ramps, and across its
+    edge no pixel step in the frame is near the whole contrast around it (the warp's own lip
+    pixels under the ramp keep it above half)."""
+    image, renderer = _renderer(meter, name)
+    frame = _region(renderer.render({"jawOpen": 0.7}), renderer).astype(np.float32)
+    alpha = renderer.overlay_region()[0]
+    ramp = max(np.abs(np.diff(alpha, axis=0)).max(), np.abs(np.diff(alpha, axis=1)).max())
+    assert ramp < 0.5
+    lum = to_lab(frame)[..., 0]
+    edge = (alpha > 0.05) & (alpha < 0.95)
+    step = np.abs(np.diff(lum, axis=0))[edge[1:] | edge[:-1]].max()
+    band = cv2.dilate(edge.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    contrast = float(np.percentile(lum[band], 98) - np.percentile(lum[band], 2))
+    assert contrast > 20
+    assert step < 0.65 * contrast
+
+
+def test_a_photo_that_shows_teeth_keeps_its_own(meter):
+    """The astronaut smiles with her upper teeth showing: they are found, stay with the upper
+    lip as the jaw opens (the frame keeps the photo's pixels there) and nothing is painted
+    over them; mouths without teeth are not mistaken for ones with teeth."""
+    image, renderer = _renderer(meter, "astronaut.png")
+    own = renderer.photo_teeth
+    assert own.shown and own.upper_px > 2
+    for name in ("art_1.png", "sad.png", "art_16.png"):
+        assert not _renderer(meter, name)[1].photo_teeth.shown, name
+    lm = renderer.face.landmarks[:, :2]
+    up, lo = lm[list(fr.LIP_INNER_UPPER)], lm[list(fr.LIP_INNER_LOWER)]
+    ends = up + 0.75 * own.split[:, None] * (lo - up)  # clear of the step where they part
+    mid = slice(3, 8)
+    teeth_poly = np.concatenate([up[mid], ends[mid][::-1]])
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(teeth_poly).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    assert mask.sum() > 30
+    ch = {"jawOpen": 0.5}
+    frame = renderer.render(ch)
+    # The upper lip rises a little with the jaw; the teeth go with it.
+    moved = renderer.deformer.expression_targets(ch)[list(fr.LIP_INNER_UPPER), :2]
+    shift = np.round((moved - up).mean(0)).astype(int)
+    ys, xs = np.nonzero(mask)
+    kept = frame[ys + shift[1], xs + shift[0]].astype(float)
+    assert np.abs(kept - image[ys, xs]).mean() < 12
+    r = renderer.region
+    over = renderer.overlay_region()[:, ys + shift[1] - r.y0, xs + shift[0] - r.x0]
+    assert over[0].mean() < 0.15  # the painted opening stays off them
