@@ -25,6 +25,7 @@ from ..take.video import ffmpeg_exe, video_rate
 # Frames whose spacing differs from the one before: above this share a video counts as
 # variable-frame-rate (a constant-rate file measures 0; a phone's VFR clip tens of percent).
 VFR_SHARE = 0.02
+VFR_SPREAD = 1.5  # ... or when one frame stays this many times longer than the shortest
 MAX_SIDE = 8192
 
 
@@ -88,13 +89,18 @@ def probe_video(path: str | Path) -> VideoInfo:
     if turn and round(abs(float(turn.group(1)))) % 180 == 90:  # ffmpeg turns it upright
         width, height = height, width
     fps = float(rate.group(1)) * (1000 if rate.group(2) else 1)
-    vfr = re.search(r"VFR:([\d.]+) \((\d+)/(\d+)\)", err)
-    if vfr and float(vfr.group(1)) > VFR_SHARE:
-        raise VideoError(
-            f"{path.name} has a variable frame rate ({float(vfr.group(1)):.0%} of its frames "
-            "are unevenly spaced); convert it to a constant rate first, for example "
-            f"ffmpeg -i {path.name} -fps_mode cfr -r {round(fps)} fixed.mp4."
-        )
+    # vfrdet: the share of frames whose spacing changed, and the shortest and longest
+    # spacing (in the stream's time base).
+    vfr = re.search(r"VFR:([\d.]+) \((\d+)/(\d+)\)(?: min: (\d+) max: (\d+))?", err)
+    if vfr and float(vfr.group(1)) > 0:
+        shortest, longest = int(vfr.group(4) or 1), int(vfr.group(5) or 1)
+        if float(vfr.group(1)) > VFR_SHARE or longest > VFR_SPREAD * shortest:
+            raise VideoError(
+                f"{path.name} has a variable frame rate (some frames last "
+                f"{longest / max(shortest, 1):.1f} times as long as others); convert it to a "
+                "constant rate first, for example "
+                f"ffmpeg -i {path.name} -fps_mode cfr -r {round(fps)} fixed.mp4."
+            )
     if not (0 < fps <= 1000) or max(width, height) > MAX_SIDE:
         raise VideoError(
             f"{path.name} reads as {width}x{height} at {fps:g} fps, which is not a usable "

@@ -1,0 +1,182 @@
+"""Capture from video: a clip rendered by our own renderer from a known MotionTrack is read
+back into that track; generate --motion renders a given track; the shared real clips have
+a face in every frame; bad inputs are one sentence (exit status 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import SAD_IMAGE, run_cli, shared_path
+
+from core.capture.capture import CaptureOptions, capture_video
+from core.capture.fill import describe_gaps, fill_missing, gaps
+from core.capture.smooth import one_euro
+from core.capture.video import ffmpeg_exe, probe_video
+from core.face.measure import FaceFeatures, read_face
+from core.motion.track import MotionTrack
+from core.runtime.factory import landmark_meter
+from core.take.frames import read_frame
+from core.take.record import TakeFolder
+
+FPS = 20.0
+N = 48
+
+
+def known_track() -> MotionTrack:
+    """Head angles, jaw and two blinks on independent curves (no two share a period)."""
+    t = np.arange(N) / FPS
+    track = MotionTrack.neutral(N, FPS)
+    track["head_yaw"] = 12 * np.sin(2 * np.pi * t / 2.2)
+    track["head_pitch"] = 8 * np.sin(2 * np.pi * t / 1.3 + 1.0)
+    track["head_roll"] = 7 * np.sin(2 * np.pi * t / 1.7 + 2.0)
+    track["jawOpen"] = 0.4 * (1 - np.cos(2 * np.pi * t / 0.9))
+    blink = np.zeros(N)
+    for start in (10, 33):
+        blink[start : start + 4] = (0.6, 1.0, 1.0, 0.6)
+    track["eyeBlinkLeft"] = blink
+    track["eyeBlinkRight"] = blink
+    return track
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """``generate --motion`` of the known track on a 256 px portrait, with --video (silent)."""
+    tmp = tmp_path_factory.mktemp("capture")
+    known = known_track()
+    known.save(tmp / "known.npz")
+    result = run_cli(
+        "generate", "--image", SAD_IMAGE, "--motion", tmp / "known.npz", "--out", tmp / "take",
+        "--video", tmp / "clip.mp4", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return tmp, known
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def test_generate_motion_renders_the_given_track(synthetic):
+    tmp, known = synthetic
+    folder = TakeFolder(tmp / "take")
+    record, track = folder.read()
+    assert record.status == "complete" and record.fps == FPS and record.n_frames == N
+    assert "audio" not in record.inputs and record.inputs["motion"]["sha256"]
+    np.testing.assert_allclose(track.data, known.data)
+    analyzer = landmark_meter()
+    frames = [read_frame(folder.frame_path(i + 1, "png"), "png") for i in range(N)]
+    first = read_face(analyzer, frames[0])
+    assert first is not None
+    features = FaceFeatures(first)
+    yaw = []
+    for frame in frames:
+        reading = read_face(analyzer, frame)
+        assert reading is not None
+        yaw.append(features.measure(reading)[0])
+    assert _corr(np.array(yaw), known["head_yaw"]) >= 0.9
+    info = probe_video(tmp / "clip.mp4")
+    assert (info.fps, info.n_frames, info.has_audio) == (FPS, N, True)
+
+
+def test_capture_recovers_the_known_track(synthetic, tmp_path):
+    tmp, known = synthetic
+    result = run_cli("capture", "--video", tmp / "clip.mp4", "--out", tmp_path / "cap", "--quiet")
+    assert result.returncode == 0, result.stderr
+    record, track = TakeFolder(tmp_path / "cap").read()
+    assert record.kind == "capture" and track.fps == FPS and track.n_frames == N
+    run = json.loads((tmp_path / "cap" / "run.json").read_text())
+    assert run["inputs"]["video"]["sha256"] and run["capture"]["frames_without_face"] == 0
+    for channel in ("head_yaw", "head_roll", "jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
+        r = _corr(track[channel], known[channel])
+        assert r >= 0.9, f"{channel}: r = {r:.3f}"
+    # Pitch reads 0.87-0.90: the warp shows pitch at about 0.4 of its angle and an open jaw
+    # tilts the landmark fit down a little (the residual follows jawOpen); short of 0.9.
+    assert _corr(track["head_pitch"], known["head_pitch"]) >= 0.85
+    # Head angles in degrees and of the right sign (the warp flattens turns: roll is full).
+    assert np.polyfit(known["head_roll"], track["head_roll"], 1)[0] > 0.6
+    blinks = track["eyeBlinkRight"]
+    assert blinks[[11, 12, 34, 35]].min() > 0.5 and np.median(blinks) < 0.1
+
+
+def test_capture_without_smoothing_and_the_api(synthetic):
+    tmp, known = synthetic
+    seen = []
+    raw = capture_video(tmp / "clip.mp4", CaptureOptions(smooth=False), lambda f, m: seen.append(f))
+    assert raw.gaps == [] and raw.notes == [] and seen[-1] == 1.0
+    assert raw.track.meta["generator"] == "capture"
+    assert _corr(raw.track["head_yaw"], known["head_yaw"]) >= 0.9
+
+
+@pytest.mark.parametrize("name", ["d10.mp4", "d12.mp4"])
+def test_shared_real_clips_have_a_face_in_every_frame(name):
+    path = shared_path(f"video/{name}")
+    result = capture_video(path)
+    assert result.found.all(), describe_gaps(result.found)
+    assert result.track.n_frames == result.video.n_frames
+    # A talker moves: the head and the jaw are not still.
+    assert np.std(result.track["head_yaw"]) > 1.0 and result.track["jawOpen"].max() > 0.3
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *args], check=True)
+
+
+def test_bad_inputs_are_one_sentence(tmp_path):
+    no_face = tmp_path / "no_face.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=96x96:rate=10", "-t", "1", "-pix_fmt", "yuv420p",
+            str(no_face))  # fmt: skip
+    vfr = tmp_path / "vfr.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=25", "-t", "2", "-vf",
+            "setpts='if(lt(N,25),N,25+(N-25)*3)/25/TB'", "-fps_mode", "vfr", "-pix_fmt",
+            "yuv420p", str(vfr))  # fmt: skip
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(0).bytes(4000))
+    cases = {
+        no_face: "No face is found in any frame",
+        vfr: "variable frame rate",
+        corrupt: "cannot be read as a video",
+        tmp_path / "missing.mp4": "does not exist",
+        SAD_IMAGE.parent.parent / "audio" / "espeak_pauses.wav": "has no video stream",
+    }
+    for video, words in cases.items():
+        out = tmp_path / f"take_{video.stem}"
+        result = run_cli("capture", "--video", video, "--out", out, "--quiet")
+        assert result.returncode == 2, (video, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+        assert not out.exists()  # nothing written
+
+
+def test_generate_needs_audio_or_motion(tmp_path):
+    result = run_cli("generate", "--image", SAD_IMAGE, "--out", tmp_path / "t")
+    assert result.returncode == 2 and "--motion" in result.stderr
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    result = run_cli("generate", "--image", SAD_IMAGE, "--motion", bad, "--out", tmp_path / "t")
+    assert result.returncode == 2 and "cannot be read as a MotionTrack" in result.stderr
+    assert not (tmp_path / "t").exists()
+
+
+def test_fill_and_gaps():
+    found = np.array([False, True, True, False, False, True, False])
+    values = np.arange(7, dtype=float)[:, None] * np.array([[1.0, 10.0]])
+    filled = fill_missing(values, found)
+    np.testing.assert_allclose(filled[:, 0], [1, 1, 2, 3, 4, 5, 5])
+    assert gaps(found) == [(1, 1), (4, 5), (7, 7)]
+    assert describe_gaps(found) == "4 frames without a face (1, 4-5, 7), filled"
+    assert describe_gaps(np.ones(3, bool)) == ""
+
+
+def test_one_euro_removes_jitter_without_lag():
+    fps = 30.0
+    rng = np.random.default_rng(1)
+    step = np.r_[np.zeros(60), np.ones(60)]
+    noisy = step + rng.normal(0, 0.05, step.size)
+    out = one_euro(noisy, fps, min_cutoff=1.5, beta=1.0)
+    assert np.std(out[20:60]) < 0.5 * np.std(noisy[20:60])  # still: jitter smoothed
+    assert out[62] > 0.7  # a step is followed within two frames (a 5-frame mean: 0.4)
+    moving = np.convolve(noisy, np.ones(5) / 5)[: step.size]
+    assert out[62] > moving[62]
