@@ -98,10 +98,12 @@ def test_intensity_zero_keeps_head_still(features):
 def test_head_motion_gentle_and_smooth():
     samples = np.tile(_voice(1.0), 60)  # one minute
     track = generate_motion(compute_features(samples, FPS), MotionSettings(seed=2))
-    for name, limit in (("head_yaw", 15.0), ("head_pitch", 12.0), ("head_roll", 10.0)):
+    # Six standard deviations of the calibrated motion (3.4, 2.6, 2.0 degrees).
+    for name, limit in (("head_yaw", 20.4), ("head_pitch", 15.6), ("head_roll", 12.0)):
         values = track[name]
         assert np.abs(values).max() < limit, name
-        assert np.abs(np.diff(values)).max() < 1.0, f"{name} jumps between frames"
+        # Real talkers reach 24-159 deg/s (d10.mp4, d12.mp4): 2.4 deg a frame = 60 deg/s.
+        assert np.abs(np.diff(values)).max() < 2.4, f"{name} jumps between frames"
 
 
 def test_blinks_natural_rate_and_length():
@@ -178,9 +180,10 @@ def test_head_motion_in_the_range_of_talking_heads(minute):
     assert 0.4 < stds["head_roll"] < 3.0, stds
     for name in ("head_yaw", "head_pitch", "head_roll"):
         speed = np.abs(np.diff(track[name])) * FPS
-        assert speed.max() < 30.0, name  # degrees per second: no jerks
+        # degrees per second: real talkers' 99th percentile is 19-121 (docs/motion.md)
+        assert speed.max() < 60.0, name
         accel = np.abs(np.diff(track[name], 2)) * FPS * FPS
-        assert accel.max() < 400.0, name
+        assert accel.max() < 1200.0, name  # no jerks: see test_motion_calibration.py
     assert track.meta["pitch_accents"] > 20  # emphasis drives nods
 
 

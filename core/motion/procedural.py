@@ -32,26 +32,73 @@ CHUNK_S = 60.0  # frames are synthesised this many seconds at a time
 
 # --------------------------------------------------------------------------- head
 
-# Idle drift per channel: (standard deviation, lowest and highest frequency in Hz).
+# Head motion is calibrated on real talking video (docs/motion.md, "Calibration"): the
+# MotionTrack is in true degrees, matched to what the landmark model reads on real talkers.
+# It is the sum of four parts, each tied to the voice as people move:
+#   sway: a seeded sum of slow sinusoids, smaller in pauses (the head settles);
+#   phrase poses: at each phrase start (and on strong accents far into a long phrase) the
+#     head moves to a new resting pose over POSE_S, and back towards rest in long pauses;
+#   accents: nods (pitch dips) on stressed syllables, and turns with a little roll on half;
+#   beats: small pitch, yaw and roll bumps on every syllable nucleus (what makes a talking
+#     head look alive at 1-5 Hz rather than floating).
+# Every part is bounded (no random walk), so the head cannot drift over a long take, and
+# every shape is C2-smooth (zero slope and curvature at its ends), so there are no
+# acceleration spikes.
+
+# Sway per channel: (standard deviation, lowest and highest frequency in Hz).
 DRIFT = {
-    "head_yaw": (3.0, 0.05, 0.5),
-    "head_pitch": (1.4, 0.07, 0.6),
-    "head_roll": (1.2, 0.05, 0.5),
+    "head_yaw": (2.0, 0.04, 0.4),
+    "head_pitch": (1.7, 0.05, 0.5),
+    "head_roll": (1.4, 0.04, 0.4),
     "head_x": (0.007, 0.03, 0.3),
     "head_y": (0.005, 0.03, 0.3),
     "head_scale": (0.005, 0.02, 0.2),
 }
 DRIFT_PARTIALS = 8
-NOD_DEG, NOD_S = 2.2, 0.55  # pitch dip per unit accent strength, and its length
-TURN_DEG, TURN_S = 1.8, 1.0  # yaw turn on strong accents
-TURN_ROLL = 0.3  # roll per degree of turn
+POSE_DEG = (3.0, 1.8, 1.6)  # yaw, pitch, roll spread of the phrase poses
+POSE_S = 0.7  # a phrase pose is reached over this long
+POSE_EVERY_S = 2.5  # inside a long phrase, a strong accent may bring a new pose this often
+PAUSE_SETTLE_S = 0.9  # in a pause at least this long the head settles towards rest ...
+PAUSE_SETTLE = 0.35  # ... keeping this share of its pose
+NOD_DEG, NOD_S = 3.2, 0.5  # pitch dip per unit accent strength, and its length
+TURN_DEG, TURN_S = 2.4, 0.9  # yaw turn on half the accents
+TURN_ROLL = 0.25  # roll per degree of turn
 ACCENT_GAP_S = 0.35  # accents at least this far apart
+BEAT_DEG = (2.6, 3.6, 2.2)  # yaw, pitch, roll of a syllable beat at full loudness
+BEAT_S = 0.36  # a beat's length
+BEAT_GAP_S = 0.16  # syllable nuclei at least this far apart
 GAZE_FOLLOW = 0.6  # share of a head turn the eyes counter-rotate to hold their target
 
 
+@dataclass(frozen=True)
+class Style:
+    """What a speaking style does: factors on head motion (all of it), on the gestures tied
+    to the voice (nods, turns and syllable beats, on top of head) and on the blink rate."""
+
+    head: float
+    gestures: float
+    blinks: float
+
+
+# Conversational is the calibrated default; calm and animated span the spread of the real
+# talkers measured (head motion of quiet and lively speakers differs by about 2x either way).
+STYLES = {
+    "calm": Style(0.6, 0.7, 0.8),
+    "conversational": Style(1.0, 1.0, 1.0),
+    "animated": Style(1.5, 1.3, 1.2),
+}
+
+
 def _bump(u: np.ndarray) -> np.ndarray:
-    """sin^2 bump on 0..1, zero with zero slope at both ends."""
-    return np.where((u > 0) & (u < 1), np.sin(np.pi * np.clip(u, 0, 1)) ** 2, 0.0)
+    """64 u^3 (1-u)^3 on 0..1: peak 1 at 0.5, zero value, slope and curvature at both ends."""
+    v = np.clip(u, 0.0, 1.0)
+    return 64.0 * v**3 * (1.0 - v) ** 3
+
+
+def _smootherstep(u: np.ndarray) -> np.ndarray:
+    """0 -> 1 with zero slope and curvature at both ends."""
+    v = np.clip(u, 0.0, 1.0)
+    return v * v * v * (v * (6.0 * v - 15.0) + 10.0)
 
 
 def pitch_accents(features: AudioFeatures, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,16 +123,64 @@ def pitch_accents(features: AudioFeatures, speech: np.ndarray) -> tuple[np.ndarr
     return peaks, np.clip(props["peak_heights"], 0.0, 1.5)
 
 
+def syllable_beats(
+    loudness: np.ndarray, speech: np.ndarray, fps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames and strengths (0..1) of syllable nuclei: loudness peaks inside speech."""
+    level = gaussian_filter1d(loudness.astype(np.float64), max(0.03 * fps, 0.3)) * speech
+    peaks, props = find_peaks(
+        level, height=0.3, prominence=0.05, distance=max(1, round(BEAT_GAP_S * fps))
+    )
+    return peaks, np.clip(props["peak_heights"], 0.0, 1.0)
+
+
 @dataclass
 class HeadPlan:
     drift: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # amplitude, Hz, phase
     accent_t: np.ndarray  # s
     accent_k: np.ndarray  # strength
     turn: np.ndarray  # signed yaw turn factor per accent (0 = no turn)
+    beat_t: np.ndarray  # s, syllable nuclei
+    beat_k: np.ndarray  # [k, 3] signed yaw, pitch, roll amplitude factors
+    pose_t: np.ndarray  # s, start of each move to a new pose
+    pose: np.ndarray  # [k, 3] yaw, pitch, roll reached (degrees at intensity 1)
     activity: np.ndarray  # per frame 0..1, smoothed speech
 
 
+def _phrase_poses(
+    speech: np.ndarray, fps: float, accent_t: np.ndarray, accent_k: np.ndarray, rng
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times and targets of pose changes: phrase starts, strong accents in long phrases,
+    settling in long pauses. Changes are at least POSE_S apart, so they never overlap."""
+    events: list[tuple[float, str]] = []
+    for start, stop in _runs(speech):
+        events.append((start / fps - 0.15, "phrase"))
+        inside = (accent_t > start / fps + POSE_EVERY_S) & (accent_t < stop / fps - 0.5)
+        last = start / fps
+        for t, k in zip(accent_t[inside], accent_k[inside], strict=True):
+            if k > 0.7 and t - last >= POSE_EVERY_S:
+                events.append((t - 0.2, "phrase"))
+                last = t
+        if stop < len(speech):
+            nxt = np.flatnonzero(speech[stop:])
+            gap = (nxt[0] if len(nxt) else len(speech) - stop) / fps
+            if gap >= PAUSE_SETTLE_S:
+                events.append((stop / fps + 0.1, "settle"))
+    times, poses = [], []
+    current = np.zeros(3)
+    spread = np.array(POSE_DEG)
+    for t, kind in sorted(events):
+        draw = rng.normal(0.0, 1.0, 3) * spread  # drawn for every event: stable streams
+        if times and t - times[-1] < POSE_S:
+            continue
+        current = PAUSE_SETTLE * current if kind == "settle" else draw
+        times.append(max(t, 0.0))
+        poses.append(current)
+    return np.array(times), np.array(poses).reshape(-1, 3)
+
+
 def plan_head(features: AudioFeatures, speech: np.ndarray, rng: np.random.Generator) -> HeadPlan:
+    fps = features.fps
     drift = {}
     for name, (std, lo, hi) in DRIFT.items():
         freqs = np.exp(rng.uniform(np.log(lo), np.log(hi), DRIFT_PARTIALS))
@@ -94,8 +189,24 @@ def plan_head(features: AudioFeatures, speech: np.ndarray, rng: np.random.Genera
         drift[name] = (amps, freqs, phases)
     frames, strength = pitch_accents(features, speech)
     turns = np.where(rng.random(len(frames)) < 0.5, rng.choice([-1.0, 1.0], len(frames)), 0.0)
-    activity = gaussian_filter1d(speech.astype(np.float64), max(0.6 * features.fps, 0.5))
-    return HeadPlan(drift, frames / features.fps, strength, turns, activity)
+    beat_frames, beat_level = syllable_beats(features.loudness, speech, fps)
+    signs = np.stack(
+        [
+            rng.choice([-1.0, 1.0], len(beat_frames)),  # yaw either way
+            # pitch: mostly a small dip, sometimes a lift
+            np.where(rng.random(len(beat_frames)) < 0.7, -1.0, 1.0)
+            * rng.uniform(0.4, 1.0, len(beat_frames)),
+            rng.choice([-1.0, 1.0], len(beat_frames)),  # roll either way
+        ],
+        1,
+    ).reshape(-1, 3)
+    beat_k = beat_level[:, None] * signs * np.array(BEAT_DEG)
+    activity = gaussian_filter1d(speech.astype(np.float64), max(0.6 * fps, 0.5))
+    accent_t = frames / fps
+    pose_t, pose = _phrase_poses(speech, fps, accent_t, strength, rng)
+    return HeadPlan(
+        drift, accent_t, strength, turns, beat_frames / fps, beat_k, pose_t, pose, activity
+    )
 
 
 def _events(t: np.ndarray, starts: np.ndarray, length: float, amps: np.ndarray) -> np.ndarray:
@@ -109,20 +220,45 @@ def _events(t: np.ndarray, starts: np.ndarray, length: float, amps: np.ndarray) 
     return out
 
 
+def _poses(t: np.ndarray, starts: np.ndarray, poses: np.ndarray) -> np.ndarray:
+    """[len(t), 3] pose: each target reached from the previous one over POSE_S."""
+    if len(starts) == 0:
+        return np.zeros((len(t), 3))
+    j = np.searchsorted(starts, t, side="right") - 1
+    target = np.where((j >= 0)[:, None], poses[np.maximum(j, 0)], 0.0)
+    prev = np.where((j >= 1)[:, None], poses[np.maximum(j - 1, 0)], 0.0)
+    u = _smootherstep((t - starts[np.maximum(j, 0)]) / POSE_S)[:, None]
+    return np.where((j >= 0)[:, None], prev + (target - prev) * u, 0.0)
+
+
 def head_frames(
-    plan: HeadPlan, t: np.ndarray, idx: np.ndarray, k: float, mood: Emotion, head_scale: float
+    plan: HeadPlan,
+    t: np.ndarray,
+    idx: np.ndarray,
+    k: float,
+    mood: Emotion,
+    head_scale: float,
+    expressive: float = 1.0,
 ) -> dict[str, np.ndarray]:
+    """Head channels at times ``t`` (frames ``idx``): ``k`` scales all motion,
+    ``expressive`` the voice-driven gestures (accents and beats) on top."""
     k = k * mood.head_motion
     level = 0.6 + 0.4 * plan.activity[idx]
     out = {}
     for name, (amps, freqs, phases) in plan.drift.items():
         wave = np.sin(2 * np.pi * freqs[None, :] * t[:, None] + phases[None, :]) @ amps
         out[name] = k * level * wave
+    pose = _poses(t, plan.pose_t, plan.pose)
+    g = k * expressive
     lead = 0.08  # the head moves slightly ahead of the stressed syllable
-    out["head_pitch"] -= k * _events(t, plan.accent_t - lead, NOD_S, NOD_DEG * plan.accent_k)
+    nod = _events(t, plan.accent_t - lead, NOD_S, NOD_DEG * plan.accent_k)
     turn = _events(t, plan.accent_t - lead, TURN_S, TURN_DEG * plan.accent_k * plan.turn)
-    out["head_yaw"] += k * turn
-    out["head_roll"] += k * TURN_ROLL * turn  # people tilt a little into a turn
+    beat_start = plan.beat_t - BEAT_S / 2
+    beats = [_events(t, beat_start, BEAT_S, plan.beat_k[:, c]) for c in range(3)]
+    out["head_yaw"] += k * pose[:, 0] + g * (turn + beats[0])
+    out["head_pitch"] += k * pose[:, 1] + g * (beats[1] - nod)
+    # People tilt a little into a turn.
+    out["head_roll"] += k * pose[:, 2] + g * (TURN_ROLL * turn + beats[2])
     out["head_pitch"] += mood.head_pitch_deg
     out["head_scale"] = head_scale * (1.0 + out["head_scale"])
     return out
@@ -278,7 +414,9 @@ def generate_motion(
     # Separate streams per part, so changing one control does not reshuffle the others.
     seeds = np.random.SeedSequence(settings.seed).spawn(3)
     head = plan_head(features, speech, np.random.default_rng(seeds[0]))
-    blinks = plan_blinks(speech, fps, settings.blink_rate_per_min, np.random.default_rng(seeds[1]))
+    style = STYLES[settings.speaking_style]
+    rate = settings.blink_rate_per_min * style.blinks
+    blinks = plan_blinks(speech, fps, rate, np.random.default_rng(seeds[1]))
     main = (
         settings.gaze_yaw,
         settings.gaze_pitch + settings.emotion_intensity * mood.gaze_pitch_deg,
@@ -298,7 +436,8 @@ def generate_motion(
         ch = lipsync.mouth_frames(
             mouth, a, b, settings.lipsync_strength, jaw_rest=offsets.get("jawOpen", 0.0)
         )
-        ch |= head_frames(head, t, idx, settings.motion_intensity, scaled, settings.head_scale)
+        k = settings.motion_intensity * style.head
+        ch |= head_frames(head, t, idx, k, scaled, settings.head_scale, style.gestures)
         blink = blink_frames(*blinks, t)
         g = gaze_frames(*gaze, t)
         # The eyes counter-rotate against most of the head's turn to hold their target.

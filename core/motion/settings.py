@@ -18,6 +18,9 @@ from .emotion import EMOTIONS
 
 # auto: phonetic when PocketSphinx is there, acoustic for singing or without it.
 LIPSYNC_MODES = ("auto", "phonetic", "acoustic")
+# How much a speaker moves: head motion, gestures on stressed syllables and blink rate
+# together (conversational = the defaults calibrated on real talkers).
+SPEAKING_STYLES = ("calm", "conversational", "animated")
 
 
 @dataclass
@@ -27,13 +30,14 @@ class MotionSettings:
     seed: int = 0
     motion_intensity: float = 1.0  # head motion scale; 0 keeps the head still
     lipsync_strength: float = 1.0  # mouth motion scale
-    blink_rate_per_min: float = 17.0
+    blink_rate_per_min: float = 22.0  # people blink more while they talk
     lipsync_mode: str = "auto"  # auto, phonetic (English phones), acoustic (any language)
     gaze_yaw: float = 0.0  # degrees, main gaze direction, > 0 to the viewer's right
     gaze_pitch: float = 0.0  # degrees, > 0 up
     head_scale: float = 1.0  # head distance: 1 = as in the photo, > 1 closer (larger)
     emotion: str = "neutral"  # neutral, happy, sad, angry, surprised
     emotion_intensity: float = 1.0  # 0 = neutral face, 1 = the emotion's full offsets
+    speaking_style: str = "conversational"  # calm, conversational, animated
 
 
 class Control(NamedTuple):
@@ -65,7 +69,7 @@ CONTROLS: dict[str, Control] = {
         "Blink rate",
         0.0,
         60.0,
-        17.0,
+        22.0,
         "1/min",
         "Average blinks per minute (more follow long phrases).",
     ),
@@ -101,6 +105,16 @@ CONTROLS: dict[str, Control] = {
         1.0,
         "x",
         "0 = neutral face, 1 = the emotion's full expression.",
+    ),
+    "speaking_style": Control(
+        "Speaking style",
+        None,
+        None,
+        "conversational",
+        "",
+        "How much the speaker moves: head motion, nods on stressed syllables and blinks "
+        "together; conversational is calibrated on real talkers.",
+        SPEAKING_STYLES,
     ),
 }
 
