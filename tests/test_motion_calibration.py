@@ -14,8 +14,8 @@ from conftest import SAMPLE_AUDIO
 
 from core.audio import SAMPLE_RATE, compute_features, load_audio
 from core.errors import VasaError
-from core.motion.procedural import STYLES, generate_motion
 from core.motion.lipsync import speech_mask
+from core.motion.procedural import STYLES, generate_motion
 from core.motion.settings import CONTROLS, MotionSettings, validate
 from core.quality.calibration import SPEED_SMOOTH_S, _smooth
 
@@ -150,7 +150,9 @@ def test_lips_apart_through_most_of_speech_without_flapping():
     shut = gap < 0.02
     flaps = apart[1:-1] & shut[:-2] & shut[2:]
     assert flaps.sum() == 0, np.flatnonzero(flaps)
-    assert not apart[~speech].any()
+    # Shut in pauses (beyond the 40 ms lead and 50 ms ramps at the edges of speech).
+    pause = ~np.convolve(speech, np.ones(7), mode="same").astype(bool)
+    assert pause.sum() > 10 and not apart[pause].any()
 
 
 def test_blinks_at_a_talkers_rate(voices):
