@@ -148,7 +148,11 @@ class HeadPlan:
 
 
 def _phrase_poses(
-    speech: np.ndarray, fps: float, accent_t: np.ndarray, accent_k: np.ndarray, rng
+    speech: np.ndarray,
+    fps: float,
+    accent_t: np.ndarray,
+    accent_k: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and targets of pose changes: phrase starts, strong accents in long phrases,
     settling in long pauses. Changes are at least POSE_S apart, so they never overlap."""
@@ -166,7 +170,8 @@ def _phrase_poses(
             gap = (nxt[0] if len(nxt) else len(speech) - stop) / fps
             if gap >= PAUSE_SETTLE_S:
                 events.append((stop / fps + 0.1, "settle"))
-    times, poses = [], []
+    times: list[float] = []
+    poses: list[np.ndarray] = []
     current = np.zeros(3)
     spread = np.array(POSE_DEG)
     for t, kind in sorted(events):
