@@ -153,7 +153,10 @@ def mouth_layers(
 
 
 def _gaps(sa: np.ndarray, width: float, scale: float) -> np.ndarray:
-    """Faint dark lines between the teeth (the two front ones widest) at |s| = ``sa``."""
+    """Faint dark lines between the teeth (the two front ones widest) at |s| = ``sa``,
+    looked up in a table along the mouth (cheaper than per pixel)."""
     edges = np.concatenate([[0.0], np.cumsum(TOOTH_WIDTHS)]) * scale
-    nearest = np.min(np.abs(sa[..., None] - edges), axis=-1) * width / 2
-    return 1.0 - TOOTH_GAP * np.exp(-((nearest / max(0.6, 0.01 * width)) ** 2))
+    grid = np.linspace(0.0, 1.2, max(64, int(width * 1.2)), dtype=np.float32)
+    nearest = np.min(np.abs(grid[:, None] - edges[None, :]), axis=1) * width / 2
+    table = 1.0 - TOOTH_GAP * np.exp(-((nearest / max(0.6, 0.01 * width)) ** 2))
+    return np.interp(sa, grid, table).astype(np.float32)

@@ -146,11 +146,13 @@ def find_photo_teeth(image: np.ndarray, landmarks: np.ndarray) -> PhotoTeeth:
     found = split != 0.5
     if not found.any():
         return none
-    split[:] = float(np.median(split[found]))
     length = np.linalg.norm(lo - up, axis=1)
     mid = len(up) // 2
+    upper_px = float(np.median(split[found]) * length[mid])
     colour = from_lab(np.median(gap_lab[teeth], 0))
-    return PhotoTeeth(True, split, float(split[mid] * length[mid]), lower, colour)
+    # The lips still part midway (``split`` 0.5): parting them where the teeth end looks
+    # right but the landmark model then reads the mouth as less open (test_render_quality).
+    return PhotoTeeth(True, np.full(len(up), 0.5), upper_px, lower, colour)
 
 
 def mouth_tones(
