@@ -139,7 +139,7 @@ def draw_character(layout, context) -> None:
     row.scale_y = 1.4
     row.enabled = not reason
     row.operator("talking_head.animate_character", icon="SHAPEKEY_DATA")
-    if reason:
+    if reason and state.target is not None:  # with none chosen, the empty field says it
         layout.label(text=reason, icon="ERROR")
 
 
