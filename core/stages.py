@@ -75,9 +75,9 @@ class Renderer(ABC):
         """(width, height) of every frame."""
 
     @property
-    def changing_rows(self) -> tuple[int, int] | None:
-        """Rows ``[y0, y1)`` outside which every frame equals the portrait (the PNG writer
-        encodes the rest once per take); None when any row may change."""
+    def changing_box(self) -> tuple[int, int, int, int] | None:
+        """The box (x0, y0, x1, y1) outside which every frame equals the portrait (the PNG
+        writer encodes the rest once per take); None when any pixel may change."""
         return None
 
     @abstractmethod

@@ -56,14 +56,6 @@ def build_warp_model(
         "hw_axes": np.array([2, 3], np.int64),
     }
 
-    def lerp(a: str, b: str, t: str, out: str) -> list:
-        """out = a + t * (b - a)"""
-        return [
-            helper.make_node("Sub", [b, a], [out + "_d"]),
-            helper.make_node("Mul", [t, out + "_d"], [out + "_t"]),
-            helper.make_node("Add", [a, out + "_t"], [out]),
-        ]
-
     nodes = [
         helper.make_node(
             "Resize",
@@ -78,26 +70,96 @@ def build_warp_model(
         # reached. Past the picture's edge the margin holds the mirrored photo: where the
         # head moves away from the edge, hair and background come in, not a streak.
         grid_sample("image", "grid_nhwc", "warped"),
-        helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
-        helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
-        helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),
-        *lerp("c_interior", "c_throat", "throat", "inner"),
-        *lerp("inner", "c_teeth", "teeth", "mouth_rgb"),
-        *lerp("c_lid", "c_lash", "lash", "lid_rgb"),
         helper.make_node("Slice", ["warped", "box_start", "box_end", "hw_axes"], ["face"]),
-        *lerp("face", "mouth_rgb", "mouth", "with_mouth"),
-        *lerp("with_mouth", "lid_rgb", "lid", "mixed"),
+        *_paint_nodes("face", "mixed"),
         # Sampling and the palette's mixes stay within 0..255: round, no clipping needed.
         *_to_hwc_uint8("warped", "whole"),
         *_to_hwc_uint8("mixed", "painted"),
         *_paste("whole", "painted", (x0, y0, x1, y1), (width, height), consts),
     ]
     nodes[-1].output[0] = "frame"
+    return _serialize(nodes, "vasa_warp", inputs, [output], consts)
+
+
+@lru_cache(maxsize=8)
+def build_grid_model(height: int, width: int) -> bytes:
+    """The CPU path's first step: the coarse backward grid ([1, 2, gh, gw], texture pixel
+    indices) upsampled as ``build_warp_model`` does it, as an OpenCV map [1, H, W, 2]."""
+    inputs = [helper.make_tensor_value_info("grid", TensorProto.FLOAT, [1, 2, None, None])]
+    output = helper.make_tensor_value_info("map", TensorProto.FLOAT, [1, height, width, 2])
+    consts: dict[str, np.ndarray] = {"sizes": np.array([1, 2, height, width], np.int64)}
+    nodes = [
+        helper.make_node(
+            "Resize",
+            ["grid", "", "", "sizes"],
+            ["grid_full"],
+            mode="linear",
+            coordinate_transformation_mode="align_corners",
+        ),
+        helper.make_node("Transpose", ["grid_full"], ["map"], perm=[0, 2, 3, 1]),
+    ]
+    return _serialize(nodes, "vasa_grid", inputs, [output], consts)
+
+
+@lru_cache(maxsize=8)
+def build_paint_model(height: int, width: int) -> bytes:
+    """The CPU path's last step: the face box of the sampled region (uint8 [h, w, 3]) with
+    the mouth interior and the lids painted, as ``build_warp_model`` paints them."""
+    u8, f32 = TensorProto.UINT8, TensorProto.FLOAT
+    inputs = [
+        helper.make_tensor_value_info("face_hwc", u8, [height, width, 3]),
+        helper.make_tensor_value_info("overlay", f32, [1, len(OVERLAYS), height, width]),
+        helper.make_tensor_value_info("palette", f32, [1, 3, len(PALETTE)]),
+    ]
+    output = helper.make_tensor_value_info("painted", u8, [height, width, 3])
+    consts: dict[str, np.ndarray] = {
+        "half": np.array(0.5, np.float32),
+        "axes0": np.array([0], np.int64),
+        "ones5": np.ones(len(OVERLAYS), np.int64),
+        "axes3": np.array([3], np.int64),
+    }
+    nodes = [
+        helper.make_node("Cast", ["face_hwc"], ["face_f"], to=f32),
+        helper.make_node("Transpose", ["face_f"], ["face_chw"], perm=[2, 0, 1]),
+        helper.make_node("Unsqueeze", ["face_chw", "axes0"], ["face"]),
+        *_paint_nodes("face", "mixed"),
+        *_to_hwc_uint8("mixed", "painted"),
+    ]
+    return _serialize(nodes, "vasa_paint", inputs, [output], consts)
+
+
+def _lerp(a: str, b: str, t: str, out: str) -> list:
+    """out = a + t * (b - a)"""
+    return [
+        helper.make_node("Sub", [b, a], [out + "_d"]),
+        helper.make_node("Mul", [t, out + "_d"], [out + "_t"]),
+        helper.make_node("Add", [a, out + "_t"], [out]),
+    ]
+
+
+def _paint_nodes(face: str, out: str) -> list:
+    """The painting of a face box (float [1, 3, h, w]) through the overlay masks with the
+    palette's colours; needs the constants ``ones5`` and ``axes3``."""
+    return [
+        helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
+        helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
+        helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),
+        *_lerp("c_interior", "c_throat", "throat", "inner"),
+        *_lerp("inner", "c_teeth", "teeth", "mouth_rgb"),
+        *_lerp("c_lid", "c_lash", "lash", "lid_rgb"),
+        *_lerp(face, "mouth_rgb", "mouth", "with_mouth"),
+        *_lerp("with_mouth", "lid_rgb", "lid", out),
+    ]
+
+
+def _serialize(
+    nodes: list, name: str, inputs: list, outputs: list, consts: dict[str, np.ndarray]
+) -> bytes:
     graph = helper.make_graph(
         nodes,
-        "vasa_warp",
+        name,
         inputs,
-        [output],
+        outputs,
         initializer=[numpy_helper.from_array(v, k) for k, v in consts.items()],
     )
     model = helper.make_model(

@@ -27,6 +27,7 @@ from .eyes import IrisLayer, paint_lid
 from .graph import PALETTE, build_warp_model
 from .interior import paint_mouth
 from .overlays import Overlay
+from .sampling import OpenCvRegion, uses_opencv
 from .tones import PhotoTeeth, find_photo_teeth, mouth_tones
 from .tps import CoarseTps
 
@@ -165,7 +166,15 @@ def _border_points(w: int, h: int, count: int) -> np.ndarray:
 class WarpRenderer(Renderer):
     """Renders frames of one portrait; create once per take, call ``render`` per frame."""
 
-    def __init__(self, image: np.ndarray, face: SourceFace, runtime: Runtime | None = None):
+    def __init__(
+        self,
+        image: np.ndarray,
+        face: SourceFace,
+        runtime: Runtime | None = None,
+        sampler: str = "auto",
+    ):
+        """``sampler``: "graph" samples in the ONNX graph, "opencv" with OpenCV on the CPU
+        (``sampling``), "auto" with OpenCV when ONNX Runtime runs on the CPU."""
         self.image = image
         self.face = face
         # A photo that shows teeth keeps them (they stay with their lip, lend their colour).
@@ -214,10 +223,14 @@ class WarpRenderer(Renderer):
         texture = padded_crop(image, self.region, margins)
         self.margin = np.array(margins[:2], np.float32)  # texture pixels left of / above
         th, tw = texture.shape[:2]
-        self.session = runtime.session(
-            build_warp_model(h, w, self.face_box, (th, tw)), name=f"builtin/warp_{w}x{h}"
-        )
         self.source_chw = np.ascontiguousarray(texture.transpose(2, 0, 1)[None], np.float32)
+        self.opencv: OpenCvRegion | None = None
+        if uses_opencv(sampler, runtime):
+            self.opencv = OpenCvRegion(runtime, (w, h), self.face_box, self.source_chw)
+        else:
+            self.session = runtime.session(
+                build_warp_model(h, w, self.face_box, (th, tw)), name=f"builtin/warp_{w}x{h}"
+            )
         self.crop_chw = self.source_chw  # holds this frame's irises (``IrisLayer``)
         bx0, by0, bx1, by1 = self.face_box
         self.overlay = Overlay(bx1 - bx0, by1 - by0)
@@ -236,9 +249,10 @@ class WarpRenderer(Renderer):
         return self.face.image_size
 
     @property
-    def changing_rows(self) -> tuple[int, int]:
-        """Only the head region's rows differ from the photo."""
-        return self.region.y0, self.region.y1
+    def changing_box(self) -> tuple[int, int, int, int]:
+        """Only the head region differs from the photo."""
+        r = self.region
+        return r.x0, r.y0, r.x1, r.y1
 
     def overlay_region(self) -> np.ndarray:
         """[5, H, W] this frame's overlay masks over the whole region (for checks)."""
@@ -297,9 +311,12 @@ class WarpRenderer(Renderer):
         """The moving rectangle only, uint8 [h, w, 3]."""
         backward = self.tps.invert(self.forward_field(channels))
         inside = np.clip(backward + self.margin, 0.5, self.texture_size - 0.5)
-        grid = inside * self.to_unit - 1.0
         self._paint(channels)
         self.irises.apply(self.deformer.gaze_shift(channels))
+        if self.opencv is not None:
+            self.opencv.update(self.crop_chw, self.irises.boxes if self.irises.ok else ())
+            return self.opencv.run(inside - 0.5, self.overlay.masks, self.palette)
+        grid = inside * self.to_unit - 1.0
         feeds = {
             "image": self.crop_chw,
             "grid": np.ascontiguousarray(grid.transpose(2, 0, 1)[None]),

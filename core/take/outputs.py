@@ -3,7 +3,8 @@
 ``output`` "full" writes full frames to ``frames/``; "crop512" writes VASA-1's 512x512 face
 crops there instead; "both" writes full frames and the crops to ``crop512/`` beside them.
 Generate writes into the take folder, re-render into its staging folder: the same layout,
-the same encoders (PNG rows the renderer never changes are compressed once per take).
+the same encoders (PNG bytes of the pixels the renderer never changes are compressed
+once per take).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..stages import Renderer
 from .crop import FaceCrop
 from .frames import FrameWriter
 from .loop import FrameTarget
-from .png_rows import StillRowsPng
+from .png import StillRegionPng
 from .record import CROP_DIR, FRAMES_DIR
 from .settings import Settings
 
@@ -47,9 +48,9 @@ def open_targets(
     targets = []
     for folder, cropped in layout(settings.output):
         encoder = None
-        rows = renderer.changing_rows
-        if not cropped and settings.frame_format == "png" and rows is not None:
-            encoder = StillRowsPng(image, rows, provenance, settings.png_compression).encode
+        box = renderer.changing_box
+        if not cropped and settings.frame_format == "png" and box is not None:
+            encoder = StillRegionPng(image, box, provenance, settings.png_compression).encode
         writer = FrameWriter(
             root / folder,
             provenance,
