@@ -55,7 +55,7 @@ def test_still_region_frames_round_trip(tmp_path, box, compression):
     text = {"Software": "test", "Description": "synthetic frame"}
     enc = StillRegionPng(base, box, text, compression)
     x0, y0, x1, y1 = box
-    for k in range(3):  # the box's bytes are rewritten per frame: earlier ones must not leak
+    for _ in range(3):  # the box's bytes are rewritten per frame: earlier ones must not leak
         frame = base.copy()
         frame[y0:y1, x0:x1] = rng.integers(0, 256, (y1 - y0, x1 - x0, 3), np.uint8)
         data = enc.encode(frame)

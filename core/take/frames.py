@@ -1,8 +1,9 @@
 """Writing a take to disk: frames on a background thread, each file atomic; ``run.json``.
 
-PNG encoding (``png``: ISA-L's deflate, which releases the GIL) overlaps with rendering on the other core. Each
-frame is written to a temporary name and renamed, so a cancelled or crashed run leaves only
-complete frames. Provenance text goes into every PNG as a tEXt chunk.
+PNG encoding (``png``: ISA-L's deflate, which releases the GIL) overlaps with rendering on
+the other core. Each frame is written to a temporary name and renamed, so a cancelled or
+crashed run leaves only complete frames. Provenance text goes into every PNG as a tEXt
+chunk.
 """
 
 from __future__ import annotations
