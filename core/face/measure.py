@@ -155,9 +155,9 @@ class FaceFeatures:
             rel = reading.iris[e, 0, :2].astype(np.float64) - (p0 + p1) / 2
             width = max(float(np.linalg.norm(p1 - p0)), 1e-6)
             iris += [float(rel @ along) / width, float(rel @ [-along[1], along[0]]) / width]
-        # The corners against the lips' midline (x) and the inner lips' middle (y).
+        # The corners against the lips' midline (x) and the upper inner lip's middle (y).
         mid_x = a[[LIP_TOP, LIP_BOTTOM, INNER_TOP, INNER_BOTTOM], 0].mean()
-        mid_y = a[[INNER_TOP, INNER_BOTTOM], 1].mean()
+        mid_y = a[INNER_TOP, 1]  # the upper lip: it stays when the jaw drops
         corners = []
         for k, side in enumerate((-1.0, 1.0)):  # subject's right corner is on the image left
             p = a[CORNERS[k]]
