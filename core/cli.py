@@ -64,7 +64,40 @@ def _add_generate(sub) -> None:
     p.add_argument(
         "--video", type=Path, default=None, help="also write an MP4 with the audio muxed in"
     )
+    p.add_argument(
+        "--stream",
+        default=None,
+        metavar="PATH",
+        help="also send each frame, as it is rendered, as raw RGB24 to PATH (- = standard "
+        "output, e.g. piped into ffplay or ffmpeg; the command to read it is printed)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@contextlib.contextmanager
+def _stream_target(path: str | None, image: Path, settings):
+    """The binary file frames are streamed to (None without --stream), and a line on
+    stderr saying how to watch it."""
+    if path is None:
+        yield None
+        return
+    from .face.portrait import read_portrait
+    from .take.stream import player_command
+
+    if settings.output == "full":
+        height, width = read_portrait(image).pixels.shape[:2]
+    else:
+        width = height = 512
+    print(f"streaming: {player_command(width, height, settings.fps)}", file=sys.stderr)
+    if path == "-":
+        yield sys.stdout.buffer
+        return
+    try:
+        out = open(path, "wb")  # noqa: SIM115 - closed below; a FIFO blocks here for its reader
+    except OSError as exc:
+        raise VasaError(f"--stream {path} cannot be written ({exc.strerror or exc}).") from exc
+    with out:
+        yield out
 
 
 def _generate(args) -> int:
@@ -84,13 +117,18 @@ def _generate(args) -> int:
 
         check_video_target(args.video, overwrite=args.overwrite)
     progress = None if args.quiet else ProgressBar()
-    result = generate(args.image, args.audio, args.out, settings, progress, motion=args.motion)
+    with _stream_target(args.stream, args.image, settings) as stream:
+        result = generate(
+            args.image, args.audio, args.out, settings, progress, motion=args.motion, stream=stream
+        )
+    report = sys.stderr if args.stream == "-" else sys.stdout  # stdout carries the frames
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     fps = result.frames_written / max(result.timings.get("render", 0.0), 1e-9)
     print(
         f"{result.status}: {result.frames_written}/{result.n_frames} frames in "
-        f"{result.frames_dir} ({fps:.1f} frames/s rendering, {result.provider})"
+        f"{result.frames_dir} ({fps:.1f} frames/s rendering, {result.provider})",
+        file=report,
     )
     if result.status == "cancelled":
         return 130
@@ -106,7 +144,7 @@ def _generate(args) -> int:
                 pattern=frame_pattern_printf(args.frame_format),
                 overwrite=args.overwrite,
             )
-        print(f"video: {args.video}")
+        print(f"video: {args.video}", file=report)
     return 0
 
 

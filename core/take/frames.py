@@ -14,6 +14,7 @@ import os
 import queue
 import struct
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -205,15 +206,18 @@ class FrameWriter:
         max_pending: int = 6,
         fmt: str = "png",
         encoder: Callable[[np.ndarray], bytes] | None = None,
+        sink: Callable[[int, bytes], None] | None = None,
     ):
         if fmt not in FRAME_FORMATS:
             raise ValueError(f"unknown frame format {fmt!r}")
         self.fmt = fmt
         self.encoder = encoder  # replaces encode_frame (png.StillRegionPng.encode)
+        self.sink = sink  # replaces writing frame files (stream.StreamSink)
         self.folder = folder
         self.text = text
         self.compression = compression
         self.written = 0  # index of the last frame known complete on disk
+        self.first_written_at: float | None = None  # time.perf_counter() of the first
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
         self._reported = False
@@ -234,8 +238,13 @@ class FrameWriter:
                     if self.encoder is not None
                     else encode_frame(frame, self.fmt, self.text, self.compression)
                 )
-                write_atomic(self.folder / frame_name(index, self.fmt), data)
+                if self.sink is not None:
+                    self.sink(index, data)
+                else:
+                    write_atomic(self.folder / frame_name(index, self.fmt), data)
                 self.written = index
+                if self.first_written_at is None:
+                    self.first_written_at = time.perf_counter()
             except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
                 self._error = exc
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -31,9 +32,10 @@ from ..runtime.packs import sha256_file
 from . import outputs
 from .claim import Claim, describe
 from .crop import FaceCrop
-from .loop import Cancel, is_cancelled, render_frames
+from .loop import Cancel, FrameTarget, is_cancelled, render_frames
 from .record import FRAMES_DIR, FramesInfo, RunRecord, TakeFolder
 from .settings import Settings
+from .stream import stream_writer
 
 Progress = Callable[[float, str], None]
 
@@ -106,11 +108,13 @@ def generate(
     stages: Stages | None = None,
     claim_folder: bool = True,
     motion: str | Path | None = None,
+    stream: BinaryIO | None = None,
 ) -> TakeResult:
     """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``).
 
     ``stages`` already opened for ``settings.pack`` (a batch opens them once per worker)
-    saves loading the models again; by default they are opened here. The take folder is
+    saves loading the models again; by default they are opened here. ``stream`` also
+    gets every frame as raw RGB as soon as it is rendered (``stream``). The take folder is
     claimed (``claim``) while the take is made, so a second process, ``overwrite`` or not,
     is refused with a sentence naming the first; ``claim_folder=False`` when the caller holds
     the claim (the batch runner).
@@ -245,6 +249,8 @@ def generate(
         n = track.n_frames
         targets = outputs.open_targets(take.path, settings, renderer, pixels, crop, text)
         main = targets[0].writer
+        if stream is not None:  # what frames/ gets, raw, as it is rendered
+            targets.append(FrameTarget(stream_writer(stream), targets[0].transform))
 
         def on_frame(k: int, i: int) -> None:
             if i % 5 == 0 or i == n - 1:
@@ -262,6 +268,8 @@ def generate(
         finally:
             lap("render")
             timings["total"] = round(time.perf_counter() - t0, 4)
+            if main.first_written_at is not None:  # what a user waits before watching
+                timings["first_frame"] = round(main.first_written_at - t0, 4)
             record.status = status
             record.frames_written = main.written
             record.provider = runtime.provider_summary()
