@@ -219,6 +219,7 @@ def generate(zip_path: str, work: Path, args: dict) -> dict:
     }
     # The plane now plays take_001; generating again still starts from the photo.
     state.seed, state.emotion, state.gaze_yaw, state.lipsync_mode = 7, "happy", 10.0, "acoustic"
+    state.speaking_style = "animated"
     bpy.context.preferences.addons[MODULE].preferences.frame_format = "jpeg"
     bpy.ops.talking_head.generate()
     second = take_info(scene, state.takes[1])
@@ -433,8 +434,20 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
     from types import SimpleNamespace
 
     install(zip_path)
-    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    scene, _plane, tex, photo, *_ = scene_with_inputs(work, args["image"], args["audio"])
     job_modal = ext("operators.job_modal")
+    live = ext("vasa_blender.live")
+    compat = ext("vasa_blender.compat")
+
+    def preview() -> dict:
+        """What the live preview shows now: its strips' frames, the plane's image."""
+        strips = [s for s in compat.all_strips(scene) if s.get(live.PREVIEW_KEY)]
+        return {
+            "strips": [(s.frame_start, len(s.elements)) for s in strips],
+            "plane": tex.image.name if tex.image is not None else None,
+            "images": sorted(i.name for i in bpy.data.images if i.get(live.PREVIEW_KEY)),
+        }
+
     generate_op = ext("operators.generate").TALKING_HEAD_OT_generate
     jobs = ext("vasa_blender.jobs")
 
@@ -459,30 +472,37 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
         op._timer = "timer"
         op._job.start()
 
-    def poll(op, cancel_at=None):
+    def poll(op, cancel_at=None, watched=None):
         seen, result = [], None
         for _ in range(6000):
             if cancel_at is not None and op._job.progress >= cancel_at:
                 result = op.modal(context, esc)
                 assert result == {"RUNNING_MODAL"}, result
                 cancel_at = None
+            was_done = op._job.done
             result = op.modal(context, timer if len(seen) % 2 == 0 else mouse)
             seen.append((round(scene.talking_head.progress, 3), scene.talking_head.status))
+            if watched is not None and not was_done and result == {"PASS_THROUGH"}:
+                watched.append(preview())  # while the worker was still rendering
             if result != {"PASS_THROUGH"}:
                 break
             op._job.wait(0.02)
         return result, seen
 
-    out = {}
+    out = {"photo": photo.name}
     op = Op()
     start(op)
     out["running_during"] = scene.talking_head.running and jobs.running_job() is not None
-    result, seen = poll(op)
+    watched: list = []
+    result, seen = poll(op, watched=watched)
+    out["watched"] = watched
+    out["after"] = preview()
     out["done"] = {
         "result": sorted(result),
         "reports": op.reports,
         "progress": seen,
         "takes": len(scene.talking_head.takes),
+        "n_frames": scene.talking_head.takes[0].n_frames if scene.talking_head.takes else 0,
         "running": scene.talking_head.running,
         "registered": jobs.running_job() is not None,
         "timer_removed": removed[:],
@@ -490,6 +510,7 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
     op = Op()
     start(op)
     result, seen = poll(op, cancel_at=0.3)
+    out["after_esc"] = preview()
     out["esc"] = {
         "result": sorted(result),
         "reports": op.reports,
@@ -513,6 +534,58 @@ def modal(zip_path: str, work: Path, args: dict) -> dict:
         "modal": sorted(op.modal(context, timer)),
     }
     return out
+
+
+def live_preview(zip_path: str, work: Path, args: dict) -> dict:
+    """The live preview on its own: frames appear in a folder as a re-render writes them
+    (with a gap between two runs of changed frames), then it is closed."""
+    import numpy as np
+
+    install(zip_path)
+    live = ext("vasa_blender.live")
+    frame_name = ext("core.take.frames").frame_name
+    scene = bpy.context.scene
+    _plane, tex, photo = image_plane(args["image"])
+    frames = work / "staging"
+    frames.mkdir()
+
+    def write(index: int) -> None:
+        pixels = np.full((8, 8, 3), index * 20, np.uint8)
+        ext("core.take.frames").write_atomic(
+            frames / frame_name(index), ext("core.take.png").encode_png(pixels, {})
+        )
+
+    preview = live.LivePreview(scene, "take_009", frames, "png", [2, 3, 7, 8], 20, 1, tex)
+    steps = [preview.update()]  # nothing written yet
+    for index in (2, 3):
+        write(index)
+    steps.append(preview.update())
+    after_run = [(s.frame_start, len(s.elements)) for s in compat_strips(scene)]
+    live.IMAGE_REFRESH_S = 0.0  # every update re-reads the newest frame
+    write(7)
+    steps.append(preview.update())
+    plane_value = round(tex.image.pixels[0] * 255) if tex.image is not None else None
+    write(8)
+    steps.append(preview.update())
+    out = {
+        "steps": steps,
+        "after_run": after_run,
+        "strips": [(s.frame_start, len(s.elements)) for s in compat_strips(scene)],
+        "plane": tex.image.name,
+        "plane_value": plane_value,
+    }
+    preview.close()
+    out["closed"] = {
+        "strips": len(compat_strips(scene)),
+        "plane": tex.image.name,
+        "photo": photo.name,
+        "images": sorted(i.name for i in bpy.data.images),
+    }
+    return out
+
+
+def compat_strips(scene) -> list:
+    return list(ext("vasa_blender.compat").all_strips(scene))
 
 
 def inspect_blend(zip_path: str, work: Path, args: dict) -> dict:
@@ -679,6 +752,7 @@ SCENARIOS = {
         rerender,
         bad_inputs,
         modal,
+        live_preview,
         inspect_blend,
         standin_profile,
         turned_photo,

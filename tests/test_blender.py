@@ -164,6 +164,7 @@ def test_panels_say_why_generate_is_disabled_and_what_runs(generated):
             "head_scale",
             "emotion",
             "emotion_intensity",
+            "speaking_style",
         } <= set(log["props"]), log["props"]
         assert any(label.startswith("Runs on: CPU") for label in log["labels"])
     assert "talking_head.generate" in empty["operators"]
@@ -219,6 +220,8 @@ def test_generating_again_makes_a_new_take_and_keeps_the_old_one(generated):
         and second["settings"]["motion"]["gaze_yaw"] == 10.0
     )
     assert second["settings"]["motion"]["lipsync_mode"] == "acoustic"
+    assert second["settings"]["motion"]["speaking_style"] == "animated"
+    assert first["settings"]["motion"]["speaking_style"] == "conversational"
     assert (
         first["settings"]["motion"]["emotion"] == "neutral"
         and first["settings"]["motion"]["lipsync_mode"] == "auto"
@@ -336,6 +339,30 @@ def test_modal_job_polls_cancels_on_esc_and_is_cut_off_by_a_file_load(
     cut = r["abandoned"]
     assert not cut["registered"] and cut["job_done"] and cut["modal"] == ["CANCELLED"]
     assert cut["folders"] == ["take_001"]
+    # Watched while it rendered: a preview strip grew at the sound's start and the plane
+    # showed the newest frame; finishing replaced both with the take's own strip and image.
+    n = done["n_frames"]
+    growing = [sum(k for _, k in w["strips"]) for w in r["watched"]]
+    assert any(0 < k < n for k in growing), growing  # frames shown before the end
+    assert growing == sorted(growing)
+    assert all(w["strips"][0][0] == START for w in r["watched"] if w["strips"])
+    assert any(w["plane"] == "take_001 (rendering)" for w in r["watched"])
+    assert r["after"] == {"strips": [], "plane": "take_001 frames", "images": []}
+    # Esc: the preview goes, the plane shows the previous take again.
+    assert r["after_esc"] == {"strips": [], "plane": "take_001 frames", "images": []}
+
+
+def test_live_preview_shows_frames_as_they_come_and_leaves_nothing(extension_zip, tmp_path):
+    r = run_scenario("live_preview", extension_zip, tmp_path, image=SAMPLE_IMAGE)
+    assert r["steps"] == [0, 2, 3, 4]
+    # Frames 2-3 of a take starting at frame 20 sit at frames 21-22; 7-8 in a strip of
+    # their own at 26 (a re-render's runs of changed frames keep their places).
+    assert r["after_run"] == [[21, 2]]
+    assert sorted(map(tuple, r["strips"])) == [(21, 2), (26, 2)]
+    assert r["plane"] == "take_009 (rendering)" and r["plane_value"] == 7 * 20
+    closed = r["closed"]
+    assert closed["strips"] == 0 and closed["plane"] == closed["photo"]
+    assert closed["images"] == [closed["photo"]]
 
 
 # --------------------------------------------------------------------------- bad input

@@ -45,6 +45,7 @@ def test_settings_carry_every_motion_control():
             head_scale=1.2,
             emotion="sad",
             emotion_intensity=0.4,
+            speaking_style="calm",
         )
     )
     # The take settings hold the motion controls (no copies) and round-trip through run.json.
@@ -77,6 +78,8 @@ def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
         "12",
         "--intensity",
         "0",
+        "--speaking-style",
+        "animated",
     ]
     done = generate_cli(clip, out, *flags)
     assert done.returncode == 0, done.stderr
@@ -89,6 +92,7 @@ def test_cli_flags_reach_run_json_and_the_track(clip: Path, tmp_path: Path):
         1.25,
     )
     assert (s["emotion"], s["emotion_intensity"], s["blink_rate_per_min"]) == ("happy", 0.5, 12)
+    assert s["speaking_style"] == "animated"
     assert record["motion"]["lipsync_mode"] == "acoustic"
     track = MotionTrack.load(out / "motion.npz")
     np.testing.assert_allclose(track["head_scale"], 1.25, atol=1e-6)
