@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..vasa_blender import generation, rerendering, sources, takes
+from ..vasa_blender import generation, live, rerendering, sources, takes
 from .job_modal import JobOperator, cancel_running, running_job
 
 
@@ -21,8 +21,10 @@ class TALKING_HEAD_OT_generate(JobOperator, bpy.types.Operator):
 
     def prepare(self, context):
         p = generation.plan(context)
+        job = generation.make_job(p)
+        job.live = live.for_generate(context.scene, p)
         return (
-            generation.make_job(p),
+            job,
             lambda scene, job: generation.finish(scene, p, job),
             lambda job: generation.abandon(p, job),
         )
@@ -40,8 +42,11 @@ class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
         return "" if takes.active_take(context) is not None else "No take selected."
 
     def prepare(self, context):
-        p = rerendering.plan(takes.active_take(context))
-        return (rerendering.make_job(p), lambda scene, job: rerendering.finish(scene, p, job), None)
+        take = takes.active_take(context)
+        p = rerendering.plan(take)
+        job = rerendering.make_job(p)
+        job.live = live.for_rerender(context.scene, take, p)
+        return (job, lambda scene, job: rerendering.finish(scene, p, job), None)
 
 
 class TALKING_HEAD_OT_cancel(bpy.types.Operator):

@@ -1,7 +1,8 @@
 """The one pattern both Generate and Re-render follow: start a Job, poll it from a modal
 timer on the main thread, let Esc or the Cancel button stop it, then finish on the main
-thread in the scene the job started from. Under ``blender -b`` there is no event loop, so
-the job runs blocking instead. Loading another file or disabling the extension cuts a
+thread in the scene the job started from. While it runs, each timer tick shows the frames
+written so far (``live``). Under ``blender -b`` there is no event loop, so the job runs
+blocking instead. Loading another file or disabling the extension cuts a
 running job off cleanly (its half-made take folder is removed)."""
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def abandon_running() -> None:
     _active.clear()
     if job is None:
         return
+    _close_live(job)
     if abandon is not None:
         abandon(job)
     else:
@@ -43,6 +45,31 @@ def abandon_running() -> None:
 @persistent
 def _on_load_pre(*_args) -> None:
     abandon_running()
+
+
+def _close_live(job: Job) -> None:
+    """Take the job's live preview out of the scene (before the take's own strip is made)."""
+    live, job.live = job.live, None
+    if live is None:
+        return
+    try:
+        live.close()
+    except Exception:  # noqa: BLE001 - a preview must never stop the take being finished
+        import traceback
+
+        traceback.print_exc()
+
+
+def _update_live(job: Job) -> None:
+    if job.live is None:
+        return
+    try:
+        job.live.update()
+    except Exception:  # noqa: BLE001 - the preview stops; the job goes on
+        import traceback
+
+        traceback.print_exc()
+        _close_live(job)
 
 
 def _redraw(context: bpy.types.Context) -> None:
@@ -99,6 +126,7 @@ class JobOperator:
         scene = self._scene(context)
         state = scene.talking_head
         state.running = False
+        _close_live(job)
         try:
             level, message = finish(scene, job)
         except Exception as exc:  # noqa: BLE001 - never leave the UI stuck in "running"
@@ -166,6 +194,7 @@ class JobOperator:
         state = self._scene(context).talking_head
         state.progress = job.progress
         state.status = "Cancelling..." if job.cancelled else job.message
+        _update_live(job)  # the frames written so far, in the sequencer and on the plane
         _redraw(context)
         if not job.done:
             return {"PASS_THROUGH"}

@@ -32,6 +32,9 @@ class Job:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._after: Callable[[], None] | None = None
+        # Main-thread watcher of what the job has written (``live.LivePreview``): polled by
+        # the modal operator, closed before the job is finished or when it is cut off.
+        self.live: Any = None
 
     def _report(self, fraction: float, message: str) -> None:
         self.progress, self.message = float(fraction), message

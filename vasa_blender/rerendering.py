@@ -28,6 +28,7 @@ class RerenderPlan:
     track: MotionTrack
     changed: int
     notes: list[str]
+    indices: list[int]  # 0-based frames that will be rendered again, in order
 
 
 def plan(take) -> RerenderPlan:
@@ -40,7 +41,8 @@ def plan(take) -> RerenderPlan:
     except VasaError as exc:
         raise InputMissing(str(exc)) from exc
     track, notes = curves.read_track(take.controller, stored, take.frame_start)
-    return RerenderPlan(take.name, folder, track, len(changed_frames(stored, track)), notes)
+    changed = changed_frames(stored, track)
+    return RerenderPlan(take.name, folder, track, len(changed), notes, changed)
 
 
 def make_job(p: RerenderPlan) -> Job:
