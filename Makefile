@@ -53,7 +53,8 @@ TEST_PINS = $(shell grep -E '^(pytest|hypothesis)==' requirements-dev.txt)
 	touch $@
 
 test-blender: .venv-bpy-$(BPY)/.installed
-	.venv-bpy-$(BPY)/bin/python -m pytest -q -p no:cacheprovider tests/test_blender.py tests/test_character.py
+	.venv-bpy-$(BPY)/bin/python -m pytest -q -p no:cacheprovider tests/test_blender.py tests/test_character.py \
+		tests/test_blender_capture.py
 
 test-blender-all:
 	for v in $(BLENDER_MATRIX); do \

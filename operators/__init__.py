@@ -2,9 +2,11 @@
 
 import bpy
 
-from . import character, generate, job_modal, take_tools
+from . import capture, character, generate, job_modal, take_tools
 
-CLASSES: tuple[type, ...] = generate.CLASSES + take_tools.CLASSES + character.CLASSES
+CLASSES: tuple[type, ...] = (
+    generate.CLASSES + take_tools.CLASSES + character.CLASSES + capture.CLASSES
+)
 
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
 

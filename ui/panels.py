@@ -41,6 +41,7 @@ def draw_inputs(layout, context) -> None:
         )
     else:
         col.label(text="Add a sound strip in the Video Sequencer", icon="INFO")
+    col.prop(state, "motion_file")
     col.prop(state, "pack")
     col.prop(state, "takes_folder")
 
@@ -143,6 +144,30 @@ def draw_character(layout, context) -> None:
         layout.label(text=reason, icon="ERROR")
 
 
+def draw_capture(layout, context) -> None:
+    """Capture: a movie strip or a video file -> a take's motion.npz, used by Generate and
+    Animate Character as their Motion File."""
+    from ..vasa_blender import capturing
+
+    scene = context.scene
+    state = scene.talking_head.capture
+    col = layout.column()
+    col.prop(state, "kind")
+    if state.kind == "FILE":
+        col.prop(state, "file")
+    elif scene.sequence_editor is not None:
+        col.prop_search(
+            state, "strip", scene.sequence_editor, _strips_attr(scene), text="Movie Strip"
+        )
+    reason = "A job is running." if running_job() is not None else capturing.why_not(context)
+    row = layout.row()
+    row.scale_y = 1.4
+    row.enabled = not reason
+    row.operator("talking_head.capture", icon="TRACKER")
+    if reason:
+        layout.label(text=reason, icon="ERROR")
+
+
 class _Panel:
     bl_region_type = "UI"
     bl_category = "Talking Head"
@@ -171,6 +196,7 @@ def _panels(space: str, prefix: str) -> tuple[type, ...]:
         make("run", "Generate", draw_run, main_id),
         make("takes", "Takes", draw_takes, main_id),
         make("character", "Animate Character", draw_character, main_id, closed=True),
+        make("capture", "Capture", draw_capture, main_id, closed=True),
     )
 
 

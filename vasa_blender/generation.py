@@ -14,6 +14,7 @@ from pathlib import Path
 
 import bpy
 
+from ..core.character.timing import motion_at_rate
 from ..core.motion.settings import MotionSettings
 from ..core.runtime import sessions
 from ..core.take.generate import generate
@@ -31,6 +32,7 @@ class Plan:
     folder: Path
     inputs: sources.Inputs
     settings: Settings
+    motion: Path | None = None  # a motion file (a capture) rendered instead of the voice's
 
 
 @lru_cache(maxsize=8)
@@ -65,10 +67,11 @@ def settings_for(context: bpy.types.Context) -> Settings:
 def plan(context: bpy.types.Context) -> Plan:
     """Resolve inputs and reserve a new take folder; raises sources.InputMissing."""
     inputs = sources.resolve(context)
+    motion = sources.motion_file(context.scene.talking_head)
     settings = settings_for(context)
     root = takes.takes_root(context)
     name, folder = takes.reserve_folder(context.scene.talking_head, root)
-    return Plan(name, folder, inputs, settings)
+    return Plan(name, folder, inputs, settings, motion)
 
 
 def _materialise(folder: Path, name: str, data: bytes) -> Path:
@@ -86,8 +89,13 @@ def make_job(p: Plan) -> Job:
         image = inputs.image_path or _materialise(
             p.folder, inputs.image_name + ".png", inputs.image_bytes
         )
-        audio = inputs.audio_path or _materialise(p.folder, inputs.audio_name, inputs.audio_bytes)
-        return generate(image, audio, p.folder, p.settings, progress, cancel)
+        audio = inputs.audio_path or (
+            _materialise(p.folder, inputs.audio_name, inputs.audio_bytes)
+            if inputs.audio_bytes is not None
+            else None  # a motion file without a sound strip: a silent take
+        )
+        motion = p.motion and motion_at_rate(p.motion, p.settings.fps, p.folder / "inputs")
+        return generate(image, audio, p.folder, p.settings, progress, cancel, motion=motion)
 
     return Job(f"Generating {p.take}", work)
 

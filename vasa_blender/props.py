@@ -16,6 +16,8 @@ from bpy.props import (
 
 from ..core.motion.settings import CONTROLS, Control
 from . import compat
+from .capture_props import CLASSES as CAPTURE_CLASSES
+from .capture_props import CaptureState
 from .character_props import CLASSES as CHARACTER_CLASSES
 from .character_props import CharacterState
 
@@ -127,6 +129,15 @@ class TalkingHeadState(bpy.types.PropertyGroup):
         name="Sound Strip",
         description="Sound strip with the voice; empty uses the only sound strip of the scene",
     )
+    motion_file: StringProperty(
+        name="Motion File",
+        subtype="FILE_PATH",
+        options=compat.RELATIVE_PATH_OPTIONS,
+        description=(
+            "A take's motion.npz (a capture, an import) to render instead of motion from the "
+            "voice; the sound strip is then optional"
+        ),
+    )
     takes_folder: StringProperty(
         name="Takes Folder",
         subtype="DIR_PATH",
@@ -156,12 +167,13 @@ class TalkingHeadState(bpy.types.PropertyGroup):
     takes: CollectionProperty(type=TakeRecord)
     active_take: IntProperty(name="Active Take", default=-1)
     character: PointerProperty(type=CharacterState)  # Animate Character's inputs
+    capture: PointerProperty(type=CaptureState)  # Capture's video
 
 
 for _name, _control in CONTROLS.items():
     TalkingHeadState.__annotations__[_name] = control_property(_control)
 
-CLASSES = (*CHARACTER_CLASSES, TakeRecord, TalkingHeadState)
+CLASSES = (*CHARACTER_CLASSES, *CAPTURE_CLASSES, TakeRecord, TalkingHeadState)
 
 
 def register() -> None:

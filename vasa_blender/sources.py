@@ -162,12 +162,42 @@ def sound_strip(scene: bpy.types.Scene, name: str):
     raise InputMissing("The scene has several sound strips; choose the voice.")
 
 
+# A silent take's "strip length" before its motion is read: the take keeps all its frames.
+WHOLE_MOTION = 1 << 30
+
+
+def motion_file(state) -> Path | None:
+    """Generate's Motion File as an absolute path (None when unset), or InputMissing."""
+    if not state.motion_file:
+        return None
+    path = Path(bpy.path.abspath(state.motion_file))
+    if not path.is_file():
+        raise InputMissing(f"The motion file {path} does not exist; choose a motion.npz.")
+    return path
+
+
+def _silent(scene: bpy.types.Scene, portrait: tuple) -> Inputs:
+    """A take from a motion file with no sound strip: it starts at the scene's first frame."""
+    start = int(scene.frame_start)
+    return Inputs(*portrait, None, None, "", "", start, 0, start, WHOLE_MOTION, 1)
+
+
 def resolve(context: bpy.types.Context, read: bool = True) -> Inputs:
-    """The inputs of the next take, or InputMissing saying what to fix."""
+    """The inputs of the next take, or InputMissing saying what to fix. With a motion file
+    the sound strip is optional (used, to place the take and mux, when there is one)."""
     scene = context.scene
     state = scene.talking_head
-    path, data, name, source, plane, material, node, original = _portrait(state, read)
-    strip = sound_strip(scene, state.sound_strip)
+    portrait = _portrait(state, read)
+    path, data, name, source, plane, material, node, original = portrait
+    if motion_file(state) is not None:
+        try:
+            strip = sound_strip(scene, state.sound_strip)
+        except InputMissing:
+            return _silent(scene, portrait)
+        if strip.sound is None:
+            return _silent(scene, portrait)
+    else:
+        strip = sound_strip(scene, state.sound_strip)
     if strip.sound is None:
         raise InputMissing(f"The sound strip '{strip.name}' has no sound; choose another.")
     audio_path, audio_bytes = _file_or_packed(strip.sound, "sound", read)
