@@ -4,7 +4,6 @@ character mode in Blender (scenarios in tests/character_scenarios.py, one proces
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import math
@@ -25,6 +24,7 @@ from core.character.take import motion_file_take
 from core.character.timing import resample
 from core.cli import main as cli_main
 from core.motion.track import STANDARD_CHANNELS, MotionTrack
+from core.take.record import TakeFolder
 from core.take.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -345,89 +345,41 @@ def test_a_motion_file_drives_the_character_too(animated):
     assert animated["status3"].startswith("take_003:")
 
 
-def _batch(zip_path: Path, work: Path, *args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(work / "user"))
-    cmd = [sys.executable, str(REPO / "scripts" / "batch.py"), "--", "--extension", str(zip_path)]
-    return subprocess.run(
-        cmd + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=600
-    )
-
-
 @needs_bpy
 def test_batch_character_mode_keys_a_saved_blend_and_never_overwrites(
     extension_zip, clip, tmp_path
 ):
-    char = tmp_path / "char.blend"
-    run_scenario("character_blend", extension_zip, tmp_path / "make", path=char)
-    out, blend = tmp_path / "takes", tmp_path / "result.blend"
-    import bpy  # noqa: F401 - only to know whether this wheel has Audaspace
-
-    common = ["--character-blend", char, "--character", "Face", "--out", out]
-    has_sound = (
-        subprocess.run(
-            [sys.executable, "-c", "import bpy; print(bpy.app.build_options.audaspace)"],
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .endswith("True")
-    )
-    if has_sound:
-        done = _batch(extension_zip, tmp_path, *common, "--audio", clip, "--blend", blend)
-    else:  # bpy 4.2's wheel cannot make sound strips: a motion file instead
-        random_track(n=30, fps=24.0).save(tmp_path / "m.npz")
-        done = _batch(
-            extension_zip, tmp_path, *common, "--motion", tmp_path / "m.npz", "--blend", blend
-        )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    track = MotionTrack.load(out / "take_001" / "motion.npz")
-    seen = run_scenario("inspect", extension_zip, tmp_path / "look", path=blend, object="Face")
-    follows(
-        curve(seen["key"], 'key_blocks["jawOpen"].value[0]'), np.clip(track["jawOpen"], 0, 1), 1
-    )
-    follows(
-        curve(seen["key"], 'key_blocks["Eye_Blink_Left"].value[0]'),
-        np.clip(track["eyeBlinkLeft"], 0, 1),
-        1,
-    )
-    assert seen["action"] == "take_001 Face" or seen["action"].startswith("take_001 Face")
-    # --motion with the take just made, into a second .blend; then the same .blend again.
-    blend2 = tmp_path / "again.blend"
-    done = _batch(
+    random_track(n=30, fps=24.0).save(tmp_path / "m.npz")
+    seen = run_scenario(
+        "batch",
         extension_zip,
         tmp_path,
-        *common,
-        "--motion",
-        out / "take_001" / "motion.npz",
-        "--blend",
-        blend2,
+        script=REPO / "scripts" / "batch.py",
+        audio=clip,
+        motion=tmp_path / "m.npz",
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "takes"
+    assert seen["voice"]["code"] == 0, seen["voice"]["stderr"][-2000:]
+    record, track = TakeFolder(out / "take_001").read()
+    assert record.kind == "character motion" and track.fps == 24.0  # the .blend's rate
+    assert ("audio" if seen["has_sound"] else "motion") in record.inputs
+    for blend in ("result", "again_blend"):
+        keys = seen[blend]["key"]
+        follows(curve(keys, 'key_blocks["jawOpen"].value[0]'), np.clip(track["jawOpen"], 0, 1), 1)
+        follows(
+            curve(keys, 'key_blocks["Eye_Blink_Left"].value[0]'),
+            np.clip(track["eyeBlinkLeft"], 0, 1),
+            1,
+        )
+    assert seen["result"]["action"].startswith("take_001 Face")
+    # --motion with the take just made, into a second .blend: a second take and Action.
+    assert seen["again"]["code"] == 0, seen["again"]["stderr"][-2000:]
     assert (out / "take_002" / "motion.npz").is_file()
-    digest = hashlib.sha256(blend.read_bytes()).hexdigest()
-    done = _batch(
-        extension_zip,
-        tmp_path,
-        *common,
-        "--motion",
-        out / "take_001" / "motion.npz",
-        "--blend",
-        blend,
-    )
-    err = done.stderr.strip().splitlines()
-    assert done.returncode == 2 and err[-1].startswith("error: ") and "already exists" in err[-1]
-    assert hashlib.sha256(blend.read_bytes()).hexdigest() == digest
-    assert not (out / "take_003").exists()
-    done = _batch(
-        extension_zip,
-        tmp_path,
-        *common[:3],
-        "Nobody",
-        "--out",
-        out,
-        "--motion",
-        out / "take_001" / "motion.npz",
-        "--blend",
-        tmp_path / "x.blend",
-    )
-    assert done.returncode == 2 and "has no object 'Nobody'" in done.stderr
+    assert seen["again_blend"]["action"].startswith("take_002 Face")
+    # The same .blend again: refused in one sentence, the file and the takes untouched.
+    refused = seen["overwrite"]
+    err = refused["stderr"].strip().splitlines()
+    assert refused["code"] == 2 and err[-1].startswith("error: ") and "already exists" in err[-1]
+    assert refused["unchanged"] and not (out / "take_003").exists()
+    assert seen["nobody"]["code"] == 2 and "has no object 'Nobody'" in seen["nobody"]["stderr"]
+    assert not (tmp_path / "x.blend").exists()
