@@ -82,6 +82,7 @@ extension: setup
 bench: setup
 	$(BIN)/python -m core bench
 	$(BIN)/python -m core bench --hd --seconds 10
+	$(BIN)/python -m core bench --uhd --seconds 4 --runs 2
 	$(BIN)/python -m core bench --batch 12
 
 # Rebuild core/builtin_pack from the mediapipe wheel (needs TensorFlow; not used by CI).

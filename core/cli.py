@@ -262,6 +262,11 @@ def _add_bench(sub) -> None:
         help="a 1920x1080 portrait (the sample scaled 2x, surroundings mirrored)",
     )
     p.add_argument(
+        "--uhd",
+        action="store_true",
+        help="a 3840x2160 portrait (the sample scaled 4x, surroundings mirrored)",
+    )
+    p.add_argument(
         "--batch",
         type=int,
         default=0,
@@ -454,7 +459,9 @@ def _main(argv: list[str] | None) -> int:
         if args.batch:
             bench_batch(args.batch)
             return 0
-        return run_bench(args.seconds, args.keep, args.runs, args.hd)
+        return run_bench(
+            args.seconds, args.keep, args.runs, "uhd" if args.uhd else "hd" if args.hd else "512"
+        )
     except VasaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

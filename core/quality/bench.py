@@ -1,8 +1,10 @@
-"""``make bench``: time each stage of a take on a 512x512 portrait and 20 s of speech.
+"""``make bench``: time each stage of a take on a portrait (512x512, 1920x1080, 3840x2160).
 
 Prints per-stage seconds, end-to-end frames per second, the real-time factor (processing
-time / audio duration; below 1 is faster than real time) and peak memory. Benchmarks are
-reported, never asserted in tests.
+time / audio duration; below 1 is faster than real time), the time until the first frame is
+on disk, peak memory, and the two limits of render + write measured alone on the same take
+(rendering without writing, writing without rendering: the write floor), so each run says
+how close it is to them. Benchmarks are reported, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -37,49 +39,107 @@ def make_audio(path: Path, seconds: float) -> Path:
     return path
 
 
-def make_hd_image(path: Path) -> Path:
-    """A 1920x1080 portrait: the sample scaled 2x, its surroundings mirrored out to 16:9."""
+SIZES = {"512": (512, 512), "hd": (1920, 1080), "uhd": (3840, 2160)}
+
+
+def make_image(path: Path, size: str) -> Path:
+    """The bench portrait at ``size`` (SIZES): the sample itself at 512, else the sample
+    scaled to the frame's height and its surroundings mirrored out to 16:9."""
     import cv2
 
+    if size == "512":
+        return SAMPLE_IMAGE
+    width, height = SIZES[size]
+    side = height - (height % 1024) if height >= 1024 else height
     image = cv2.imread(str(SAMPLE_IMAGE))
-    up = cv2.resize(image, (1024, 1024), interpolation=cv2.INTER_CUBIC)
-    hd = cv2.copyMakeBorder(up, 28, 28, 448, 448, cv2.BORDER_REFLECT)
-    cv2.imwrite(str(path), hd)
+    up = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
+    top = (height - side) // 2
+    left = (width - side) // 2
+    frame = cv2.copyMakeBorder(
+        up, top, height - side - top, left, width - side - left, cv2.BORDER_REFLECT
+    )
+    cv2.imwrite(str(path), frame)
     return path
 
 
 def run_bench(
-    seconds: float = 20.0, keep: Path | None = None, runs: int = 3, hd: bool = False
+    seconds: float = 20.0, keep: Path | None = None, runs: int = 3, size: str = "512"
 ) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         audio = make_audio(Path(tmp) / "bench.wav", seconds)
-        image = make_hd_image(Path(tmp) / "hd.png") if hd else SAMPLE_IMAGE
+        image = make_image(Path(tmp) / f"{size}.png", size)
         results = []
         for i in range(runs):
             out = keep if keep and i == runs - 1 else Path(tmp) / f"take{i}"
             results.append(generate(image, audio, out, Settings(overwrite=True)))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        floors = bench_floors(image, audio, Path(tmp) / "floor")
     totals = [r.timings["total"] for r in results]
     median = results[totals.index(statistics.median_low(totals))]
     n = median.n_frames
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    size = "1920x1080" if hd else "512x512"
+    width, height = SIZES[size]
     print(
-        f"benchmark: {size} portrait, {seconds:.0f} s audio, {n} frames at 25 fps, "
+        f"benchmark: {width}x{height} portrait, {seconds:.0f} s audio, {n} frames at 25 fps, "
         f"median of {runs} runs"
     )
     print(f"machine: {platform.machine()}, {_cores()} cores; provider {median.provider}")
     for stage, value in median.timings.items():
-        if stage != "total":
+        if stage not in ("total", "first_frame"):
             print(f"  {stage:<16}{value * 1000:9.1f} ms")
     total = median.timings["total"]
     render = median.timings["render"]
+    e2e = n / total
     print(f"  {'total':<16}{total * 1000:9.1f} ms")
     print(f"render + write:     {n / render:7.1f} frames/s")
-    print(f"end to end:         {n / total:7.1f} frames/s")
+    print(f"end to end:         {e2e:7.1f} frames/s")
     print(f"real-time factor:   {total / seconds:7.3f}  (below 1 = faster than real time)")
-    print(f"peak memory:        {peak_mb:7.0f} MB")
+    print(f"first frame:        {median.timings.get('first_frame', float('nan')):7.2f} s on disk")
+    print(f"peak memory:        {peak_mb:7.0f} MB (the process, {runs} takes)")
+    print(f"render only:        {floors['render_fps']:7.1f} frames/s (nothing written)")
+    print(f"write floor:        {floors['write_fps']:7.1f} frames/s (frames only written)")
+    print(
+        f"render + write runs at {(n / render) / floors['write_fps']:.2f} of the write floor "
+        f"and {(n / render) / floors['render_fps']:.2f} of render only"
+    )
     bench_motion(runs)
     return 0
+
+
+def bench_floors(image: Path, audio: Path, out: Path, frames: int = 100) -> dict[str, float]:
+    """The two limits of render + write, each alone on the same take: rendering ``frames``
+    frames without writing them, and writing rendered frames (the first 20, again and again)
+    through the take's own writers without rendering."""
+    from ..audio import compute_features, load_audio
+    from ..face.portrait import read_portrait
+    from ..motion.settings import MotionSettings
+    from ..runtime.factory import open_stages
+    from ..take import outputs
+    from ..take.frames import FrameWriter
+
+    stages = open_stages()
+    pixels = read_portrait(image).pixels
+    face = stages.face.analyze(pixels, image.name)
+    samples = load_audio(audio)
+    track = stages.motion.generate(compute_features(samples, 25.0), MotionSettings(), samples)
+    renderer = stages.renderer(pixels, face)
+    count = min(frames, track.n_frames)
+    kept: list[np.ndarray] = []
+    t0 = time.perf_counter()
+    for i in range(count):
+        frame = renderer.render_batch(track.data[[i]], track.channels)[0]
+        if len(kept) < 20:
+            kept.append(frame)
+    render_s = time.perf_counter() - t0
+    settings = Settings(overwrite=True)
+    (out / "frames").mkdir(parents=True, exist_ok=True)
+    targets = outputs.open_targets(out, settings, renderer, pixels, None, {"Software": "bench"})
+    writer: FrameWriter = targets[0].writer
+    t0 = time.perf_counter()
+    with writer:
+        for i in range(count):
+            writer.put(i + 1, kept[i % len(kept)])
+    write_s = time.perf_counter() - t0
+    return {"render_fps": count / render_s, "write_fps": count / write_s}
 
 
 def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
