@@ -1,7 +1,7 @@
 """The head's rigid pose: how far it reaches and where it takes the face for a frame.
 
 ``HeadPose`` turns the head (yaw, pitch, roll about a pivot behind the face, with the
-landmarks' depth at ``DEPTH_SCALE``), scales and shifts it. It applies with
+landmarks' own depth, so a turn is drawn at its true angle), scales and shifts it. It applies with
 ``head_weight``: 1 on the head and hair (an ellipse in the face frame), falling smoothly to
 0 over the neck and the background by ``head_extent``, so shoulders and background stay
 put. Expressions move the face first (``mouth``, ``eyes``, ``brows``); the pose comes last.
@@ -26,11 +26,20 @@ from .frame import FaceFrame, smoothstep
 # inside it and fades out (smoothstep) until HEAD_FALLOFF times these radii.
 HEAD_ELLIPSE = (0.72, 0.9, 0.58)
 HEAD_FALLOFF = 1.9
-# The landmarks' depth (and the pivot's distance behind the face) count this much in the
-# head's turns: full depth makes the nose sweep over the far cheek, a fold a warp cannot
-# draw; 0.6 keeps the turn readable without tearing up to about 20 degrees.
-DEPTH_SCALE = 0.6
-PIVOT_BEHIND = 0.6  # the turns' pivot sits this many face widths behind the face
+# The landmarks' depth counts this much in the head's turns. It is 1: with less, a turn
+# moves the nose too little against the face's outline and reads as a smaller angle (0.6
+# drew yaw at about 0.45 of the asked angle, measured with the landmark model). The warp
+# keeps itself one-to-one by smoothing the depth instead (``warp.DEPTH_SMOOTH``), then
+# ``restore_depth`` gives the smoothed depth back its contrast at the landmarks.
+DEPTH_SCALE = 1.0
+# The turns' pivot sits this many face widths behind the landmarks' mean depth (where a
+# turn's sideways swing comes from; capture's ``FaceFeatures`` assumes the same).
+PIVOT_BEHIND = 0.36
+# A warp moves the face's points for a pitch as the depth says, but draws none of what else
+# tells a nod (the nostrils' and the forehead's changing size, shading): the landmark model
+# reads a warped pitch at about 0.8 of its geometry (0.70-1.02 over seven portraits, where
+# yaw and roll read 0.91-1.02), so pitch is drawn this much larger to read as asked.
+PITCH_DRAWN = 1.15
 
 
 def rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
@@ -68,10 +77,28 @@ def head_pivot(frame: FaceFrame, landmarks: np.ndarray) -> np.ndarray:
     return np.array([*frame.centre, landmarks[:, 2].mean() + PIVOT_BEHIND * frame.fw])
 
 
+def restore_depth(
+    smoothed: np.ndarray, at_landmarks: np.ndarray, landmarks_z: np.ndarray
+) -> np.ndarray:
+    """``smoothed`` depth (any shape) rescaled about its mean at the landmarks so that, read
+    at the landmarks (``at_landmarks`` [n]), it follows their own depth (``landmarks_z``
+    [n]) with slope 1. Smoothing flattens the nose against the cheeks, and a turn's angle is
+    read from how far the points move for their depth: too flat a depth draws a smaller
+    turn than asked. The smoothing's shape (what keeps the warp one-to-one) stays."""
+    ds = at_landmarks - at_landmarks.mean()
+    dz = landmarks_z - landmarks_z.mean()
+    gain = float(dz @ dz) / max(float(ds @ dz), 1e-12)
+    return (smoothed - at_landmarks.mean()) * gain + landmarks_z.mean()
+
+
 def pose(ch: Mapping[str, float], frame: FaceFrame, pivot: np.ndarray) -> HeadPose:
     """The head's pose for one frame's channel values."""
     return HeadPose(
-        rotation(ch.get("head_yaw", 0.0), ch.get("head_pitch", 0.0), ch.get("head_roll", 0.0)),
+        rotation(
+            ch.get("head_yaw", 0.0),
+            PITCH_DRAWN * ch.get("head_pitch", 0.0),
+            ch.get("head_roll", 0.0),
+        ),
         float(ch.get("head_scale", 1.0)),
         np.array([ch.get("head_x", 0.0), ch.get("head_y", 0.0)]) * frame.fw,
         pivot,

@@ -25,6 +25,7 @@ from ..stages import Renderer
 from .deform import Deformer
 from .eyes import IrisLayer, paint_lid
 from .graph import PALETTE, build_warp_model
+from .head import restore_depth
 from .interior import paint_mouth
 from .overlays import Overlay
 from .sampling import OpenCvRegion, uses_opencv
@@ -42,7 +43,7 @@ EDGE_MARGIN = 0.3
 EDGE_MARGIN_MAX = 384
 INNER_MARGIN = 2
 # Depth is smoothed over this share of the face width (see ``WarpRenderer``).
-DEPTH_SMOOTH = 0.1
+DEPTH_SMOOTH = 0.15
 # The painted box: the landmarks' box grown by these shares of face width / height, and
 # the jaw's full drop below.
 FACE_BOX_PAD = (0.3, 0.2)
@@ -206,12 +207,16 @@ class WarpRenderer(Renderer):
         # The face's sides fall away steeply in depth; a turn would fold the cheek over
         # itself there. Smoothed depth keeps the warp one-to-one.
         cell_px = float(self.tps.grid[0, 1, 0] - self.tps.grid[0, 0, 0])
-        self.grid_z = cv2.GaussianBlur(
+        smoothed = cv2.GaussianBlur(
             grid_z.astype(np.float32),
             (0, 0),
             DEPTH_SMOOTH * d.fw / cell_px,
             borderType=cv2.BORDER_REPLICATE,
         )
+        # Smoothing flattens the face; its depth's extent at the landmarks is given back,
+        # so a turn is drawn at the angle asked for (``head.restore_depth``).
+        at = self._grid_values(smoothed, d.source[: d.n_landmarks, :2])
+        self.grid_z = restore_depth(smoothed, at, d.source[: d.n_landmarks, 2])
         self.grid_weight = self.deformer.head_weight(self.grid_xy) * self.tps.window
         self.grid_jaw = self.deformer.jaw_share(self.grid_xy)
         runtime = runtime or default_runtime()
@@ -243,6 +248,17 @@ class WarpRenderer(Renderer):
         # outer edges).
         self.to_unit = np.array([2.0 / tw, 2.0 / th], np.float32)
         self.texture_size = np.array([tw, th], np.float32)
+
+    def _grid_values(self, values: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """[n] bilinear samples of a [gh, gw] grid array at image points [n, 2]."""
+        gh, gw = self.tps.grid_shape
+        w, h = self.region.size
+        to_index = np.array([(gw - 1) / max(w - 1, 1e-9), (gh - 1) / max(h - 1, 1e-9)])
+        idx = ((xy - self.origin - 0.5) * to_index).astype(np.float32)[:, None, :]
+        out = cv2.remap(
+            values, idx[..., 0], idx[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return out[:, 0].astype(np.float64)
 
     @property
     def image_size(self) -> tuple[int, int]:
