@@ -575,6 +575,17 @@ def live_preview(zip_path: str, work: Path, args: dict) -> dict:
         "plane_value": plane_value,
     }
     preview.close()
+    # Blender's own PNG reader decodes a frame whose still pixels were deflated once.
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (12, 16, 3), np.uint8)
+    frame = base.copy()
+    frame[3:9, 4:11] = rng.integers(0, 256, (6, 7, 3), np.uint8)
+    still = ext("core.take.png").StillRegionPng(base, (4, 3, 11, 9), {"Software": "test"})
+    (work / "region.png").write_bytes(still.encode(frame))
+    loaded = bpy.data.images.load(str(work / "region.png"))
+    pixels = np.array(loaded.pixels[:]).reshape(12, 16, 4)[::-1, :, :3]  # bottom row first
+    out["blender_reads_region_png"] = bool(np.array_equal(np.rint(pixels * 255), frame))
+    bpy.data.images.remove(loaded)
     out["closed"] = {
         "strips": len(compat_strips(scene)),
         "plane": tex.image.name,

@@ -360,6 +360,7 @@ def test_live_preview_shows_frames_as_they_come_and_leaves_nothing(extension_zip
     assert r["after_run"] == [[21, 2]]
     assert sorted(map(tuple, r["strips"])) == [(21, 2), (26, 2)]
     assert r["plane"] == "take_009 (rendering)" and r["plane_value"] == 7 * 20
+    assert r["blender_reads_region_png"]
     closed = r["closed"]
     assert closed["strips"] == 0 and closed["plane"] == closed["photo"]
     assert not [name for name in closed["images"] if "take_009" in name]
