@@ -1,10 +1,10 @@
 """The renderer's per-frame pixel work as an ONNX graph, built here and run by ONNX Runtime.
 
 Inputs: the head region of the photo with a margin (float32 [1, 3, H', W']), a coarse
-backward grid in GridSample's -1..1 units ([1, 2, gh, gw]), overlay masks ([1, 5, h, w]
-over the face box: mouth opening, upper teeth, throat depth, closing eyelid, lash line;
-rasterised from the moved landmarks) and the palette ([1, 3, 5]: mouth interior, throat,
-teeth, eyelid skin, lashes). The graph upsamples the grid (Resize, align_corners), samples
+backward grid in GridSample's -1..1 units ([1, 2, gh, gw]), overlay masks ([1, 6, h, w]
+over the face box: mouth opening, teeth, throat depth, closing eyelid, lash line, tongue;
+rasterised from the moved landmarks) and the palette ([1, 3, 6]: mouth interior, throat,
+teeth, eyelid skin, lashes, tongue). The graph upsamples the grid (Resize, align_corners), samples
 the photo (GridSample, bilinear), paints the mouth interior and the closing lids where the
 masks say, and returns uint8 [H, W, 3], so the same model runs on CUDA unchanged.
 """
@@ -18,8 +18,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
-OVERLAYS = ("mouth", "teeth", "throat", "lid", "lash")
-PALETTE = ("interior", "throat", "teeth", "lid", "lash")
+OVERLAYS = ("mouth", "teeth", "throat", "lid", "lash", "tongue")
+PALETTE = ("interior", "throat", "teeth", "lid", "lash", "tongue")
 
 
 @lru_cache(maxsize=8)
@@ -49,7 +49,7 @@ def build_warp_model(
         "sizes": np.array([1, 2, height, width], np.int64),
         "half": np.array(0.5, np.float32),
         "axes0": np.array([0], np.int64),
-        "ones5": np.ones(len(OVERLAYS), np.int64),
+        "ones_n": np.ones(len(OVERLAYS), np.int64),
         "axes3": np.array([3], np.int64),
         "box_start": np.array([y0, x0], np.int64),
         "box_end": np.array([y1, x1], np.int64),
@@ -115,7 +115,7 @@ def build_paint_model(height: int, width: int) -> bytes:
     consts: dict[str, np.ndarray] = {
         "half": np.array(0.5, np.float32),
         "axes0": np.array([0], np.int64),
-        "ones5": np.ones(len(OVERLAYS), np.int64),
+        "ones_n": np.ones(len(OVERLAYS), np.int64),
         "axes3": np.array([3], np.int64),
     }
     nodes = [
@@ -139,13 +139,14 @@ def _lerp(a: str, b: str, t: str, out: str) -> list:
 
 def _paint_nodes(face: str, out: str) -> list:
     """The painting of a face box (float [1, 3, h, w]) through the overlay masks with the
-    palette's colours; needs the constants ``ones5`` and ``axes3``."""
+    palette's colours; needs the constants ``ones_n`` and ``axes3``."""
     return [
-        helper.make_node("Split", ["overlay", "ones5"], list(OVERLAYS), axis=1),
-        helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 5, 1]
-        helper.make_node("Split", ["palette4", "ones5"], [f"c_{p}" for p in PALETTE], axis=2),
+        helper.make_node("Split", ["overlay", "ones_n"], list(OVERLAYS), axis=1),
+        helper.make_node("Unsqueeze", ["palette", "axes3"], ["palette4"]),  # [1, 3, 6, 1]
+        helper.make_node("Split", ["palette4", "ones_n"], [f"c_{p}" for p in PALETTE], axis=2),
         *_lerp("c_interior", "c_throat", "throat", "inner"),
-        *_lerp("inner", "c_teeth", "teeth", "mouth_rgb"),
+        *_lerp("inner", "c_tongue", "tongue", "behind_teeth"),
+        *_lerp("behind_teeth", "c_teeth", "teeth", "mouth_rgb"),
         *_lerp("c_lid", "c_lash", "lash", "lid_rgb"),
         *_lerp(face, "mouth_rgb", "mouth", "with_mouth"),
         *_lerp("with_mouth", "lid_rgb", "lid", out),

@@ -16,12 +16,12 @@ import numpy as np
 
 from .graph import OVERLAYS
 
-MOUTH, TEETH, THROAT, LID, LASH = range(len(OVERLAYS))
+MOUTH, TEETH, THROAT, LID, LASH, TONGUE = range(len(OVERLAYS))
 SUBPIXEL = 4  # fillPoly's fractional bits
 
 
 class Overlay:
-    """The [1, 5, H, W] mask buffer of one head region; cleared where it was drawn."""
+    """The [1, 6, H, W] mask buffer of one head region; cleared where it was drawn."""
 
     def __init__(self, width: int, height: int):
         self.size = (width, height)
