@@ -58,3 +58,17 @@ def test_auto_samples_with_opencv_only_on_the_cpu():
     assert not uses_opencv("graph", _FakeRuntime("CPUExecutionProvider"))
     with pytest.raises(ValueError):
         uses_opencv("fast", _FakeRuntime("CPUExecutionProvider"))
+
+
+def test_drawn_boxes_merge_where_they_overlap():
+    from core.render.overlays import Overlay
+
+    overlay = Overlay(100, 80)
+    pts = np.array([[10.0, 10.0], [20.0, 20.0]])
+    assert overlay.drawn() == []
+    overlay.box(pts, 0)  # (10, 10, 20, 20)
+    overlay.box(pts + 5, 0)  # overlaps the first
+    overlay.box(pts + 50, 0)  # apart
+    assert sorted(overlay.drawn()) == [(10, 10, 25, 25), (60, 60, 70, 70)]
+    overlay.clear()
+    assert overlay.drawn() == []

@@ -102,16 +102,17 @@ def build_grid_model(height: int, width: int) -> bytes:
 
 
 @lru_cache(maxsize=8)
-def build_paint_model(height: int, width: int) -> bytes:
-    """The CPU path's last step: the face box of the sampled region (uint8 [h, w, 3]) with
-    the mouth interior and the lids painted, as ``build_warp_model`` paints them."""
+def build_paint_model() -> bytes:
+    """The CPU path's last step: a box of the sampled region (uint8 [h, w, 3], any size)
+    with the mouth interior and the lids painted through that box of the overlay masks, as
+    ``build_warp_model`` paints them."""
     u8, f32 = TensorProto.UINT8, TensorProto.FLOAT
     inputs = [
-        helper.make_tensor_value_info("face_hwc", u8, [height, width, 3]),
-        helper.make_tensor_value_info("overlay", f32, [1, len(OVERLAYS), height, width]),
+        helper.make_tensor_value_info("face_hwc", u8, ["h", "w", 3]),
+        helper.make_tensor_value_info("overlay", f32, [1, len(OVERLAYS), "h", "w"]),
         helper.make_tensor_value_info("palette", f32, [1, 3, len(PALETTE)]),
     ]
-    output = helper.make_tensor_value_info("painted", u8, [height, width, 3])
+    output = helper.make_tensor_value_info("painted", u8, ["h", "w", 3])
     consts: dict[str, np.ndarray] = {
         "half": np.array(0.5, np.float32),
         "axes0": np.array([0], np.int64),

@@ -33,6 +33,30 @@ class Overlay:
             self.masks[0, :, y0:y1, x0:x1] = 0.0
         self._dirty.clear()
 
+    def drawn(self) -> list[tuple[int, int, int, int]]:
+        """The boxes drawn in since ``clear``, overlapping ones merged: outside them every
+        mask is 0, so painting only these changes nothing else (``sampling``)."""
+        boxes = list(self._dirty)
+        merged = True
+        while merged:
+            merged = False
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    a, b = boxes[i], boxes[j]
+                    if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                        boxes[i] = (
+                            min(a[0], b[0]),
+                            min(a[1], b[1]),
+                            max(a[2], b[2]),
+                            max(a[3], b[3]),
+                        )
+                        del boxes[j]
+                        merged = True
+                        break
+                if merged:
+                    break
+        return boxes
+
     def box(self, pts: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
         """The box (x0, y0, x1, y1) around ``pts`` grown by ``pad``, inside the buffer, or
         None when it is empty; it is cleared on the next ``clear``."""

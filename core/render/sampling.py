@@ -19,6 +19,7 @@ import numpy as np
 
 from ..runtime.sessions import Runtime
 from .graph import build_grid_model, build_paint_model
+from .overlays import Overlay
 
 SAMPLERS = ("auto", "graph", "opencv")
 
@@ -50,9 +51,7 @@ class OpenCvRegion:
         x0, y0, x1, y1 = box
         self.box = box
         self.grid = runtime.session(build_grid_model(h, w), name=f"builtin/grid_{w}x{h}")
-        self.paint = runtime.session(
-            build_paint_model(y1 - y0, x1 - x0), name=f"builtin/paint_{x1 - x0}x{y1 - y0}"
-        )
+        self.paint = runtime.session(build_paint_model(), name="builtin/paint")
         self.texture = np.ascontiguousarray(_hwc_uint8(texture[0]))  # [H', W', 3] uint8
 
     def update(self, texture: np.ndarray, boxes: Iterable[tuple[int, int, int, int]]) -> None:
@@ -61,17 +60,24 @@ class OpenCvRegion:
         for x0, y0, x1, y1 in boxes:
             self.texture[y0:y1, x0:x1] = _hwc_uint8(texture[0, :, y0:y1, x0:x1])
 
-    def run(self, grid: np.ndarray, overlay: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    def run(self, grid: np.ndarray, overlay: Overlay, palette: np.ndarray) -> np.ndarray:
         """uint8 [h, w, 3] region for a coarse backward ``grid`` ([gh, gw, 2], texture pixel
-        indices, inside the texture) and this frame's overlay masks and palette."""
+        indices, inside the texture) and this frame's overlay masks (over the face box) and
+        palette. Only the boxes the masks were drawn in are painted: at 3840x2160 painting
+        the whole face box cost more than sampling the region."""
         coarse = np.ascontiguousarray(grid.transpose(2, 0, 1)[None], np.float32)
         fine = self.grid.run(None, {"grid": coarse})[0][0]
         # The stub wants a second map; OpenCV takes None beside a two-channel float map.
         region = cv2.remap(  # type: ignore[call-overload]
             self.texture, fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        x0, y0, x1, y1 = self.box
-        face = np.ascontiguousarray(region[y0:y1, x0:x1])
-        feeds = {"face_hwc": face, "overlay": overlay, "palette": palette}
-        region[y0:y1, x0:x1] = self.paint.run(None, feeds)[0]
+        fx, fy = self.box[:2]
+        for x0, y0, x1, y1 in overlay.drawn():
+            part = region[fy + y0 : fy + y1, fx + x0 : fx + x1]
+            feeds = {
+                "face_hwc": np.ascontiguousarray(part),
+                "overlay": np.ascontiguousarray(overlay.masks[:, :, y0:y1, x0:x1]),
+                "palette": palette,
+            }
+            part[...] = self.paint.run(None, feeds)[0]
         return region

@@ -331,7 +331,7 @@ class WarpRenderer(Renderer):
         self.irises.apply(self.deformer.gaze_shift(channels))
         if self.opencv is not None:
             self.opencv.update(self.crop_chw, self.irises.boxes if self.irises.ok else ())
-            return self.opencv.run(inside - 0.5, self.overlay.masks, self.palette)
+            return self.opencv.run(inside - 0.5, self.overlay, self.palette)
         grid = inside * self.to_unit - 1.0
         feeds = {
             "image": self.crop_chw,
