@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from ..take.settings import Settings
 from .channels import to_track
 from .fill import describe_gaps, fill_missing, gaps
 from .measure import Measurements, measure_frames
-from .smooth import one_euro
+from .smooth import one_euro_zero_lag
 from .video import VideoError, VideoInfo, probe_video, read_frames
 
 Progress = Callable[[float, str], None]
@@ -56,7 +56,8 @@ class CaptureResult:
 
 
 def smooth_features(values: np.ndarray, fps: float, options: CaptureOptions) -> np.ndarray:
-    """Each feature through the One-Euro filter, scaled by its own spread first."""
+    """Each feature through the One-Euro filter forwards and backwards (no lag), scaled by
+    its own spread first."""
     if not options.smooth:
         return values
     out = values.copy()
@@ -64,7 +65,8 @@ def smooth_features(values: np.ndarray, fps: float, options: CaptureOptions) -> 
         spread = float(np.std(values[:, k]))
         if spread < 1e-9:
             continue
-        out[:, k] = one_euro(values[:, k] / spread, fps, options.min_cutoff, options.beta) * spread
+        unit = values[:, k] / spread
+        out[:, k] = one_euro_zero_lag(unit, fps, options.min_cutoff, options.beta) * spread
     return out
 
 
@@ -94,6 +96,8 @@ def capture_video(
     measured = measure_frames(
         read_frames(info), analyzer, info.fps, None, keep_landmarks, on_frame, cancel
     )
+    if measured.n_frames != info.n_frames:  # the packets counted, the frames decoded
+        info = replace(info, n_frames=measured.n_frames)
     if not measured.found.any():
         raise VideoError(
             f"No face is found in any frame of {info.path.name}; give a video where one face "
@@ -161,6 +165,9 @@ def write_capture(result: CaptureResult, out_dir: str | Path, overwrite: bool = 
             "capture": {
                 "frames_without_face": missing,
                 "ranges_without_face": [list(r) for r in result.gaps],
+                "detector_frames": result.measurements.detector_runs
+                if result.measurements is not None
+                else None,
                 "smoothing": result.track.meta.get("capture", {}),
             }
         },

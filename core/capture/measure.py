@@ -1,5 +1,8 @@
 """Per-frame measurement of a face video: ``FaceFeatures`` for every frame, None-free.
 
+Faces are followed from frame to frame (``face.tracker``): the detector runs only to find
+the face, when it is lost, and once a second as a check.
+
 The reference is the first frame where a face is found (or a given one, such as the
 portrait a take was made from), so a real clip and a take made from its first frame are
 measured against the same face. Frames without a face are rows of NaN, counted by
@@ -15,7 +18,8 @@ import numpy as np
 
 from ..errors import CancelledError
 from ..face.analyzer import FaceAnalyzer
-from ..face.measure import FEATURES, FaceFeatures, FaceReading, read_face
+from ..face.measure import FEATURES, FaceFeatures, FaceReading
+from ..face.tracker import FaceTracker
 from ..take.loop import Cancel, is_cancelled
 
 
@@ -28,6 +32,7 @@ class Measurements:
     found: np.ndarray  # bool [n_frames]
     reference: FaceReading | None = None
     landmarks: list[np.ndarray | None] = field(default_factory=list)  # when kept
+    detector_runs: int = 0  # frames the face detector ran on (the rest were tracked)
 
     @property
     def n_frames(self) -> int:
@@ -51,18 +56,17 @@ def measure_frames(
     found: list[bool] = []
     kept: list[np.ndarray | None] = []
     features = FaceFeatures(reference) if reference is not None else None
-    pending = 0  # frames before the first face, measured once it is known
+    tracker = FaceTracker(analyzer)
     for i, frame in enumerate(frames):
         if is_cancelled(cancel):
             raise CancelledError("Capture cancelled; nothing was written.")
-        reading = read_face(analyzer, frame)
+        reading = tracker.read(frame)
         if reading is not None and features is None:
             reference = reading
             features = FaceFeatures(reading)
         if reading is None or features is None:
             rows.append(np.full(len(FEATURES), np.nan))
             found.append(False)
-            pending += features is None
         else:
             rows.append(features.measure(reading))
             found.append(True)
@@ -71,4 +75,4 @@ def measure_frames(
         if progress is not None:
             progress(i)
     values = np.array(rows, np.float64).reshape(-1, len(FEATURES))
-    return Measurements(fps, values, np.array(found, bool), reference, kept)
+    return Measurements(fps, values, np.array(found, bool), reference, kept, tracker.detector_runs)

@@ -2,7 +2,10 @@
 
 A low-pass filter whose cut-off rises with the signal's speed: still stretches are
 smoothed hard (landmark jitter goes), fast moves pass almost untouched (a blink or a
-head turn is not delayed). It runs causally, frame by frame, as a live capture would.
+head turn is not delayed). ``one_euro`` runs causally, frame by frame, as a live capture
+would; it still lags a little while the cut-off is low. Capture reads a whole file, so it
+uses ``one_euro_zero_lag``: the filter run forwards and backwards and the two averaged, whose
+lags cancel.
 """
 
 from __future__ import annotations
@@ -39,3 +42,15 @@ def one_euro(
         a = _alpha(cutoff, fps)
         out[i] = out[i - 1] + a * (x[i] - out[i - 1])
     return out
+
+
+def one_euro_zero_lag(
+    values: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.0,
+    d_cutoff: float = 1.0,
+) -> np.ndarray:  # fmt: skip
+    """The mean of ``one_euro`` run forwards and backwards in time: the same smoothing,
+    delayed by the forward pass as much as advanced by the backward one (for offline use)."""
+    x = np.asarray(values, np.float64)
+    forward = one_euro(x, fps, min_cutoff, beta, d_cutoff)
+    backward = one_euro(x[::-1], fps, min_cutoff, beta, d_cutoff)[::-1]
+    return (forward + backward) / 2

@@ -1,12 +1,14 @@
 """Reading a video's frames and frame rate with the ffmpeg that imageio-ffmpeg ships.
 
-``probe_video`` decodes the video stream once without keeping it (a fraction of a second
-for a minute of 512 px video): the header gives the size, rate and audio; ffmpeg's
-``vfrdet`` filter says whether frames are evenly spaced. A variable-frame-rate video, a
-file ffmpeg cannot read and a file without a video stream are each one sentence
-(``VideoError``), before any frame is measured. ``read_frames`` then streams RGB frames
-through a pipe as they were stored (no frames dropped or repeated), so memory stays
-bounded whatever the length.
+``probe_video`` reads the container without decoding a frame (ffmpeg copies the video
+stream's packets to its ``framecrc`` listing: tens of milliseconds for a minute of video):
+the header gives the size, rate and audio, the packets' presentation times say how many
+frames there are and whether they are evenly spaced. A variable-frame-rate video, a file
+ffmpeg cannot read and a file without a video stream are each one sentence
+(``VideoError``), before any frame is measured. ``read_frames`` then decodes once,
+streaming RGB frames through a pipe as they were stored (no frames dropped or repeated),
+so memory stays bounded whatever the length; a stream that cannot be decoded is one
+sentence there.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def probe_video(path: str | Path) -> VideoInfo:
         raise VideoError(f"The video {path} does not exist; check the path.")
     result = _run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0?"]
-        + ["-vf", "vfrdet", "-f", "null", "-"]
+        + ["-c", "copy", "-f", "framecrc", "-"]
     )
     err = result.stderr
     streams = re.findall(r"Stream #\d+:\d+.*?: (Video|Audio): (.*)", err)
@@ -78,8 +80,13 @@ def probe_video(path: str | Path) -> VideoInfo:
         )
     size = re.search(r"[ ,](\d{2,5})x(\d{2,5})[ ,]", video[0])
     rate = re.search(r"([\d.]+)(k?) fps", video[0]) or re.search(r"([\d.]+)(k?) tbr", video[0])
-    frames = re.findall(r"frame=\s*(\d+)", err)
-    if result.returncode != 0 or not size or not rate or not frames or int(frames[-1]) == 0:
+    # framecrc lines: stream, dts, pts, duration, size, crc (in the stream's time base).
+    pts = sorted(
+        int(line.split(",")[2])
+        for line in result.stdout.splitlines()
+        if line[:1].isdigit() and line.count(",") >= 5
+    )
+    if result.returncode != 0 or not size or not rate or not pts:
         raise VideoError(
             f"{path.name} cannot be decoded (its video stream is damaged or of an unknown "
             "kind); re-encode it, for example as H.264 MP4."
@@ -89,18 +96,14 @@ def probe_video(path: str | Path) -> VideoInfo:
     if turn and round(abs(float(turn.group(1)))) % 180 == 90:  # ffmpeg turns it upright
         width, height = height, width
     fps = float(rate.group(1)) * (1000 if rate.group(2) else 1)
-    # vfrdet: the share of frames whose spacing changed, and the shortest and longest
-    # spacing (in the stream's time base).
-    vfr = re.search(r"VFR:([\d.]+) \((\d+)/(\d+)\)(?: min: (\d+) max: (\d+))?", err)
-    if vfr and float(vfr.group(1)) > 0:
-        shortest, longest = int(vfr.group(4) or 1), int(vfr.group(5) or 1)
-        if float(vfr.group(1)) > VFR_SHARE or longest > VFR_SPREAD * shortest:
-            raise VideoError(
-                f"{path.name} has a variable frame rate (some frames last "
-                f"{longest / max(shortest, 1):.1f} times as long as others); convert it to a "
-                "constant rate first, for example "
-                f"ffmpeg -i {path.name} -fps_mode cfr -r {round(fps)} fixed.mp4."
-            )
+    share, shortest, longest = frame_spacing(pts)
+    if share > VFR_SHARE or longest > VFR_SPREAD * shortest:
+        raise VideoError(
+            f"{path.name} has a variable frame rate (some frames last "
+            f"{longest / max(shortest, 1):.1f} times as long as others); convert it to a "
+            "constant rate first, for example "
+            f"ffmpeg -i {path.name} -fps_mode cfr -r {round(fps)} fixed.mp4."
+        )
     if not (0 < fps <= 1000) or max(width, height) > MAX_SIDE:
         raise VideoError(
             f"{path.name} reads as {width}x{height} at {fps:g} fps, which is not a usable "
@@ -111,9 +114,20 @@ def probe_video(path: str | Path) -> VideoInfo:
         width,
         height,
         float(video_rate(fps)),
-        int(frames[-1]),
+        len(pts),
         any(kind == "Audio" for kind, _ in streams),
     )
+
+
+def frame_spacing(pts: list[int]) -> tuple[float, int, int]:
+    """(share of frames whose spacing changes, shortest, longest spacing) of sorted
+    presentation times, as ffmpeg's ``vfrdet`` counts them, except that spacings one tick
+    apart count as equal (30 fps in milliseconds is 33, 33, 34)."""
+    deltas = np.diff(np.asarray(pts, np.int64))
+    if deltas.size < 2:
+        return 0.0, 1, 1
+    changed = np.abs(np.diff(deltas)) > 1
+    return float(changed.mean()), max(int(deltas.min()), 1), max(int(deltas.max()), 1)
 
 
 def read_frames(info: VideoInfo) -> Iterator[np.ndarray]:
@@ -126,12 +140,19 @@ def read_frames(info: VideoInfo) -> Iterator[np.ndarray]:
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert proc.stdout is not None
+    count = 0
     try:
         while True:
             buf = proc.stdout.read(size)
             if len(buf) < size:
                 break
+            count += 1
             yield np.frombuffer(buf, np.uint8).reshape(info.height, info.width, 3)
+        if count == 0 and proc.wait() != 0:
+            raise VideoError(
+                f"{info.path.name} cannot be decoded (its video stream is damaged or of an "
+                "unknown kind); re-encode it, for example as H.264 MP4."
+            )
     finally:
         proc.stdout.close()
         if proc.poll() is None:

@@ -19,10 +19,12 @@ import numpy as np
 from . import regions as fr
 from .analyzer import MIN_PRESENCE, FaceAnalyzer
 
-# Landmarks that expressions hardly move (forehead, nose bridge and tip, eye corners,
-# cheekbones, temples): the head's rigid pose is fitted on these.
+# Landmarks that expressions hardly move (forehead, nose bridge, eye corners, cheekbones,
+# temples): the head's rigid pose is fitted on these. The lower nose (195, 5, 4, 1) is left
+# out: the landmark model pulls it down with the upper lip when the jaw drops, which read
+# as the head pitching down.
 RIGID = (
-    10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263, 127, 356, 234, 454,
+    10, 151, 9, 8, 168, 6, 197, 33, 133, 362, 263, 127, 356, 234, 454,
     116, 345, 123, 352, 50, 280, 67, 297, 109, 338, 103, 332, 54, 284, 21, 251,
 )  # fmt: skip
 LIP_TOP, LIP_BOTTOM = 0, 17  # outer lip midpoints
