@@ -251,6 +251,32 @@ def _livelink(args) -> int:
     return 0
 
 
+def _add_pack(sub) -> None:
+    p = sub.add_parser("pack", help="model packs: make one from a folder of downloaded files")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    init = verbs.add_parser(
+        "init", help="detect the profile of a folder's ONNX files and write its pack.toml"
+    )
+    init.add_argument("folder", type=Path, help="folder with the downloaded .onnx files")
+    init.add_argument("--overwrite", action="store_true", help="replace an existing pack.toml")
+
+
+def _pack(args) -> int:
+    from .runtime.pack_init import detect, init_pack
+
+    found = detect(args.folder)
+    for note in found.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if found.errors:
+        for error in found.errors:
+            print(f"error: {error}", file=sys.stderr)
+        return 2
+    found = init_pack(args.folder, overwrite=args.overwrite)
+    models = ", ".join(f"{k}={p.name}" for k, p in found.files.items())
+    print(f"'{found.profile}' pack written: {args.folder / 'pack.toml'} ({models})")
+    return 0
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time each stage on a 512x512 portrait and 20 s of audio")
     p.add_argument("--seconds", type=float, default=20.0)
@@ -436,6 +462,7 @@ def _main(argv: list[str] | None) -> int:
     _add_calibrate(sub)
     _add_capture(sub)
     _add_reenact(sub)
+    _add_pack(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "generate":
@@ -454,6 +481,8 @@ def _main(argv: list[str] | None) -> int:
             return _reenact(args)
         if args.command == "livelink":
             return _livelink(args)
+        if args.command == "pack":
+            return _pack(args)
         from .quality.bench import bench_batch, run_bench
 
         if args.batch:

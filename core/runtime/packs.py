@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ModelPackError
-from .profiles import TensorSpec, get_profile
+from .model_files import inspect, model_problem
+from .profiles import get_profile
 from .sessions import Runtime, default_runtime
 
 BUILTIN_PACK_DIR = Path(__file__).resolve().parents[1] / "builtin_pack"
@@ -68,26 +69,6 @@ def _read_toml(folder: Path) -> dict:
         raise ModelPackError(f"{toml_path} is not valid TOML ({exc}); fix or replace it.") from exc
 
 
-def _check_tensors(label: str, actual, expected: tuple[TensorSpec, ...], kind: str) -> None:
-    by_name = {t.name: t for t in actual}
-    for spec in expected:
-        got = by_name.get(spec.name)
-        if got is None:
-            raise ModelPackError(
-                f"{label} has no {kind} tensor '{spec.name}' (it has {sorted(by_name)}); "
-                "it is not the model this pack profile expects."
-            )
-        shape = tuple(d if isinstance(d, int) else None for d in got.shape)
-        fits = len(shape) == len(spec.shape) and all(
-            e is None or a is None or a == e for a, e in zip(shape, spec.shape, strict=True)
-        )
-        if not fits or got.type != spec.dtype:
-            raise ModelPackError(
-                f"{label}: {kind} '{spec.name}' is {got.type} {list(shape)}, expected "
-                f"{spec.dtype} {list(spec.shape)}; it is not the model this profile expects."
-            )
-
-
 def open_pack(
     folder: str | Path | None = None, runtime: Runtime | None = None, verify_hashes: bool = True
 ) -> ModelPack:
@@ -102,6 +83,8 @@ def open_pack(
     models = meta.get("models", {})
     for key, spec in profile.models.items():
         entry = models.get(key)
+        if spec.optional and (not entry or "file" not in entry):
+            continue
         if not entry or "file" not in entry:
             raise ModelPackError(
                 f"{folder / 'pack.toml'} lists no [models.{key}] file; the '{profile.name}' "
@@ -116,9 +99,14 @@ def open_pack(
                 f"Model file {path.name} does not match the sha256 in pack.toml (damaged or "
                 "replaced); restore the original file."
             )
+        # Checked as data (no pickles, the ONNX checker, the tensors) before a session exists.
+        problem = model_problem(path.name, inspect(path), spec)
+        if problem:
+            raise ModelPackError(problem)
         sess = runtime.session(path, name=f"{info.get('name', folder.name)}/{path.name}")
-        _check_tensors(path.name, sess.get_inputs(), spec.inputs, "input")
-        _check_tensors(path.name, sess.get_outputs(), spec.outputs, "output")
+        problem = model_problem(path.name, sess, spec)
+        if problem:
+            raise ModelPackError(problem)
         files[key] = path
         digests[key] = digest
     return ModelPack(

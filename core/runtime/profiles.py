@@ -29,15 +29,34 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TensorSpec:
+    """One tensor, bound by ``name``; an empty name means "the tensor at this position", only
+    for files whose project never names its outputs (FaceFusion's, see docs/packs.md)."""
+
     name: str
-    shape: tuple[int | None, ...]  # None: any size
-    dtype: str = "tensor(float)"
+    shape: tuple[int | None, ...] | None  # None in a dimension: any size; None: any rank
+    dtype: str | tuple[str, ...] = "tensor(float)"  # a tuple: any of them (fp32 or fp16)
+
+    @property
+    def dtypes(self) -> tuple[str, ...]:
+        return (self.dtype,) if isinstance(self.dtype, str) else self.dtype
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """One model of a profile. ``files`` are the names it is published under (``pack init``
+    finds it by them); ``alternatives`` are the same network as another project exported it
+    (other tensor names or units), any one of which a pack may hold; ``optional`` models may
+    be left out of a pack."""
+
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    files: tuple[str, ...] = ()
+    optional: bool = False
+    alternatives: tuple[ModelSpec, ...] = ()
+    label: str = ""
+
+    def variants(self) -> tuple[ModelSpec, ...]:
+        return (self, *self.alternatives)
 
 
 @dataclass(frozen=True)
@@ -57,10 +76,12 @@ MEDIAPIPE_FACE_MODELS: dict[str, ModelSpec] = {
     "face_detector": ModelSpec(
         (TensorSpec("input", (1, 128, 128, 3)),),
         (TensorSpec("regressors", (1, 896, 16)), TensorSpec("classificators", (1, 896, 1))),
+        files=("face_detection_short_range.onnx",),
     ),
     "face_landmarks": ModelSpec(
         (TensorSpec("input_1", (1, 192, 192, 3)),),
         (TensorSpec("conv2d_21", (1, 1, 1, 1404)), TensorSpec("conv2d_31", (1, 1, 1, 1))),
+        files=("face_landmark.onnx",),
     ),
     "iris_landmarks": ModelSpec(
         (TensorSpec("input_1", (1, 64, 64, 3)),),
@@ -68,6 +89,7 @@ MEDIAPIPE_FACE_MODELS: dict[str, ModelSpec] = {
             TensorSpec("output_eyes_contours_and_brows", (1, 213)),
             TensorSpec("output_iris", (1, 15)),
         ),
+        files=("iris_landmark.onnx",),
     ),
 }
 
