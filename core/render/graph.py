@@ -57,14 +57,7 @@ def build_warp_model(
     }
 
     nodes = [
-        helper.make_node(
-            "Resize",
-            ["grid", "", "", "sizes"],
-            ["grid_full"],
-            mode="linear",
-            coordinate_transformation_mode="align_corners",
-        ),
-        helper.make_node("Transpose", ["grid_full"], ["grid_nhwc"], perm=[0, 2, 3, 1]),
+        *_upsampled_grid("grid_nhwc"),
         # Zero padding without align_corners is ONNX Runtime's fast path (4x quicker than
         # border or reflection on CPU); the texture carries a margin so that it is never
         # reached. Past the picture's edge the margin holds the mirrored photo: where the
@@ -88,16 +81,7 @@ def build_grid_model(height: int, width: int) -> bytes:
     inputs = [helper.make_tensor_value_info("grid", TensorProto.FLOAT, [1, 2, None, None])]
     output = helper.make_tensor_value_info("map", TensorProto.FLOAT, [1, height, width, 2])
     consts: dict[str, np.ndarray] = {"sizes": np.array([1, 2, height, width], np.int64)}
-    nodes = [
-        helper.make_node(
-            "Resize",
-            ["grid", "", "", "sizes"],
-            ["grid_full"],
-            mode="linear",
-            coordinate_transformation_mode="align_corners",
-        ),
-        helper.make_node("Transpose", ["grid_full"], ["map"], perm=[0, 2, 3, 1]),
-    ]
+    nodes = _upsampled_grid("map")
     return _serialize(nodes, "vasa_grid", inputs, [output], consts)
 
 
@@ -127,6 +111,21 @@ def build_paint_model() -> bytes:
         *_to_hwc_uint8("mixed", "painted"),
     ]
     return _serialize(nodes, "vasa_paint", inputs, [output], consts)
+
+
+def _upsampled_grid(out: str) -> list:
+    """The coarse ``grid`` [1, 2, gh, gw] resized to ``sizes`` (bilinear, corners on
+    corners), as [1, H, W, 2]: GridSample's grid, or OpenCV's map on the CPU path."""
+    return [
+        helper.make_node(
+            "Resize",
+            ["grid", "", "", "sizes"],
+            ["grid_full"],
+            mode="linear",
+            coordinate_transformation_mode="align_corners",
+        ),
+        helper.make_node("Transpose", ["grid_full"], [out], perm=[0, 2, 3, 1]),
+    ]
 
 
 def _lerp(a: str, b: str, t: str, out: str) -> list:
