@@ -29,3 +29,7 @@ class OutputError(VasaError):
 
 class CancelledError(VasaError):
     """The job was cancelled by the user; complete frames stay on disk."""
+
+
+class MarkError(VasaError):
+    """Content Credentials or a watermark cannot be made or read (bad key, not an image)."""

@@ -62,6 +62,13 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         help="full-resolution frames (default), VASA-1's 512x512 face crop, or "
         "both (crops in crop512/ beside frames/)",
     )
+    p.add_argument(
+        "--no-credentials",
+        dest="credentials",
+        action="store_false",
+        help="do not sign the --video MP4 with Content Credentials (C2PA: made by AI, by "
+        "this engine, from inputs with these hashes)",
+    )
 
 
 def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Settings:
@@ -75,6 +82,7 @@ def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Se
         overwrite=overwrite,
         frame_format=args.frame_format,
         output=args.output,
+        credentials=args.credentials,
     )
 
 

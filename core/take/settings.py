@@ -34,6 +34,8 @@ class Settings:
     overwrite: bool = False
     frame_format: str = "png"  # see take.frames.FRAME_FORMATS
     output: str = "full"  # see OUTPUTS
+    # Content Credentials (a signed C2PA manifest) on the take's --video MP4; see core/marks.
+    credentials: bool = True
 
     @property
     def seed(self) -> int:

@@ -1,0 +1,1 @@
+"""Responsible-use marks: Content Credentials, an invisible watermark, a visible label."""

@@ -1,0 +1,154 @@
+"""Content Credentials: a take's MP4 is signed (offline), read back by ``verify``, and a
+change after signing is reported; frames signed alone; bad input to ``verify``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+
+import pytest
+import soundfile
+from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args
+
+from core import ENGINE_NAME, __version__
+from core.cli import main as cli_main
+from core.errors import MarkError
+from core.marks.credentials import SOURCE_TYPE, Signer, read_credentials, take_facts
+from core.marks.keys import CHAIN_ENV, CHAIN_FILE, KEY_ENV, local_key, signing_key
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No network for the process (any connect raises and is recorded); the local signing
+    key made in a fresh data folder."""
+    attempts = []
+
+    def refuse(self, address, *args):
+        attempts.append(address)
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv(CHAIN_ENV, raising=False)
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    return attempts
+
+
+@pytest.fixture(scope="module")
+def take(tmp_path_factory):
+    """A 1-second take with its signed MP4, made through the command line, offline."""
+    root = tmp_path_factory.mktemp("marks")
+    audio, rate = soundfile.read(SAMPLE_AUDIO)
+    voice = root / "voice.wav"
+    soundfile.write(voice, audio[:rate], rate)
+    mp = pytest.MonkeyPatch()
+    attempts: list = []
+    mp.setattr(socket.socket, "connect", lambda self, a, *r: attempts.append(a) or 1 / 0)
+    mp.setenv("XDG_DATA_HOME", str(root / "data"))
+    mp.delenv(CHAIN_ENV, raising=False)
+    mp.delenv(KEY_ENV, raising=False)
+    try:
+        args = generate_args(SAMPLE_IMAGE, voice, root / "take", "--quiet", "--fps", "10")
+        code = cli_main([*args, "--video", str(root / "take.mp4")])
+    finally:
+        mp.undo()
+    assert code == 0
+    assert attempts == []  # signing never tried the network
+    return root
+
+
+def test_video_credentials_read_back(take, offline, capsys):
+    cred = read_credentials(take / "take.mp4")
+    assert cred.state == "valid", cred.problems
+    assert cred.source_type == SOURCE_TYPE
+    assert cred.generator == f"{ENGINE_NAME} {__version__}"
+    assert cred.unverified_signer  # a local key: no trust list knows it
+    run = json.loads((take / "take" / "run.json").read_text())
+    assert run["settings"]["credentials"] is True
+    facts = take_facts(run)
+    assert cred.take["inputs_sha256"] == dict(facts.inputs)
+    assert cred.take["inputs_sha256"]["portrait"] == run["inputs"]["image"]["sha256"]
+    assert cred.take["inputs_sha256"]["voice"] == run["inputs"]["audio"]["sha256"]
+    assert cred.take["model_pack"]["name"] == run["pack"]["name"]
+    assert cred.take_id == facts.take_id
+    assert (take / "data" / "talking-head" / "credentials" / CHAIN_FILE).is_file()
+    assert cli_main(["verify", str(take / "take.mp4")]) == 0
+    out = capsys.readouterr().out
+    assert "AI-generated" in out and "unchanged since it was signed" in out
+    assert "unverified signer" in out
+    assert offline == []
+
+
+def test_changed_video_is_reported(take, offline, tmp_path, capsys):
+    changed = tmp_path / "changed.mp4"
+    data = bytearray((take / "take.mp4").read_bytes())
+    mdat = data.find(b"mdat")
+    data[mdat + 200] ^= 0xFF  # one byte of the picture
+    changed.write_bytes(bytes(data))
+    assert read_credentials(changed).state == "changed"
+    assert cli_main(["verify", str(changed)]) == 1
+    assert "CHANGED after it was signed" in capsys.readouterr().out
+
+
+def test_frame_signed_and_changed(take, offline, tmp_path):
+    facts = take_facts(json.loads((take / "take" / "run.json").read_text()))
+    signer = Signer(signing_key(), facts)
+    frame = tmp_path / "frame.png"
+    shutil.copy(take / "take" / "frames" / "frame_000001.png", frame)
+    assert read_credentials(frame).state == "none"
+    signer.sign_file(frame)
+    cred = read_credentials(frame)
+    assert cred.state == "valid" and cred.take_id == facts.take_id
+    assert cred.source_type == SOURCE_TYPE
+    data = bytearray(frame.read_bytes())
+    idat = data.find(b"IDAT")
+    data[idat + 100] ^= 0x01
+    frame.write_bytes(bytes(data))
+    assert read_credentials(frame).state == "changed"
+    jpeg = tmp_path / "frame.jpg"
+    import cv2
+
+    cv2.imwrite(str(jpeg), cv2.imread(str(take / "take" / "frames" / "frame_000001.png")))
+    signer.sign_file(jpeg)
+    assert read_credentials(jpeg).state == "valid"
+    assert offline == []
+
+
+def test_local_key_is_kept_and_configured_key_used(offline, tmp_path, monkeypatch):
+    first = local_key(tmp_path / "k")
+    assert local_key(tmp_path / "k").chain_pem == first.chain_pem  # made once, then kept
+    assert (tmp_path / "k" / "signing-key.pem").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv(CHAIN_ENV, str(tmp_path / "k" / CHAIN_FILE))
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "k" / "signing-key.pem"))
+    configured = signing_key()
+    assert not configured.local and configured.chain_pem == first.chain_pem
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "missing.pem"))
+    with pytest.raises(MarkError, match="cannot be read"):
+        signing_key()
+
+
+def test_verify_bad_input(take, tmp_path, capsys):
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    cases = [tmp_path / "missing.mp4", not_image, take / "take" / "run.json"]
+    for path in cases:
+        assert cli_main(["verify", str(path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), err
+    unsigned = tmp_path / "plain.png"
+    shutil.copy(SAMPLE_IMAGE, unsigned)
+    assert cli_main(["verify", str(unsigned)]) == 3
+    assert "no Content Credentials" in capsys.readouterr().out
+
+
+def test_no_credentials_switch(tmp_path, offline):
+    audio, rate = soundfile.read(SAMPLE_AUDIO)
+    voice = tmp_path / "voice.wav"
+    soundfile.write(voice, audio[: rate // 2], rate)
+    args = generate_args(SAMPLE_IMAGE, voice, tmp_path / "t", "--quiet", "--fps", "10")
+    assert cli_main([*args, "--no-credentials", "--video", str(tmp_path / "t.mp4")]) == 0
+    assert read_credentials(tmp_path / "t.mp4").state == "none"
+    run = json.loads((tmp_path / "t" / "run.json").read_text())
+    assert run["settings"]["credentials"] is False
