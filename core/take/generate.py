@@ -99,14 +99,26 @@ def load_motion(path: str | Path) -> MotionTrack:
     return track
 
 
+class _Stopped(Exception):
+    """Raised inside the motion thread's progress callback to end it early."""
+
+
 class VoiceMotion:
     """The motion generator run on a worker thread: audio features, then the track;
-    ``result`` waits for it and raises what it raised."""
+    ``result`` waits for it and raises what it raised. ``stop`` ends it at the next
+    progress call and waits, so no thread is left inside the phone recogniser when a take
+    stops early (a process exiting with one there aborts)."""
 
     def __init__(self, stages: Stages, settings: Settings, samples: np.ndarray, report: Progress):
         self.timings: dict[str, float] = {}
         self._track: MotionTrack | None = None
         self._error: BaseException | None = None
+        self._stop = threading.Event()
+
+        def progress(fraction: float) -> None:
+            if self._stop.is_set():
+                raise _Stopped
+            report(0.03 + 0.02 * fraction, "Recognising phones")
 
         def work() -> None:
             try:
@@ -114,15 +126,14 @@ class VoiceMotion:
                 features = compute_features(samples, settings.fps)
                 t1 = time.perf_counter()
                 self._track = stages.motion.generate(
-                    features,
-                    settings.motion,
-                    samples,
-                    progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"),
+                    features, settings.motion, samples, progress=progress
                 )
                 self.timings = {
                     "audio_features": round(t1 - t0, 4),
                     "motion": round(time.perf_counter() - t1, 4),
                 }
+            except _Stopped:
+                pass
             except BaseException as exc:  # noqa: BLE001 - raised again by result()
                 self._error = exc
 
@@ -135,6 +146,10 @@ class VoiceMotion:
             raise self._error
         assert self._track is not None
         return self._track
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def generate(
@@ -210,15 +225,27 @@ def generate(
         assert voice is not None
         report(0.03, "Analysing the voice")
         voice_motion = VoiceMotion(stages, settings, voice.samples, report)
-    face = stages.face.analyze(pixels, image_path.name)
-    face.notes[:0] = portrait.notes  # a photo turned upright: run.json face.notes
-    if lap("face"):
-        return stopped()
-    renderer = stages.renderer(pixels, face)
-    if lap("renderer_setup"):
+    try:
+        face = stages.face.analyze(pixels, image_path.name)
+        face.notes[:0] = portrait.notes  # a photo turned upright: run.json face.notes
+        cancelled = lap("face")
+        if not cancelled:
+            renderer = stages.renderer(pixels, face)
+            cancelled = lap("renderer_setup")
+    except BaseException:  # no face, Ctrl-C...: the motion thread ends with the take
+        if voice_motion is not None:
+            voice_motion.stop()
+        raise
+    if cancelled:
+        if voice_motion is not None:
+            voice_motion.stop()
         return stopped()
     if voice_motion is not None:
-        track = voice_motion.result()
+        try:
+            track = voice_motion.result()
+        except KeyboardInterrupt:
+            voice_motion.stop()
+            raise
         timings |= voice_motion.timings
         if lap("waiting_for_motion"):
             return stopped()
