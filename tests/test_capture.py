@@ -12,6 +12,7 @@ import pytest
 from conftest import SAD_IMAGE, run_cli, shared_path
 
 from core.capture.capture import CaptureOptions, capture_video
+from core.capture.channels import eye_closure
 from core.capture.fill import describe_gaps, fill_missing, gaps
 from core.capture.smooth import one_euro, one_euro_zero_lag
 from core.capture.video import ffmpeg_exe, frame_spacing, probe_video
@@ -237,3 +238,14 @@ def test_frame_spacing():
     assert frame_spacing(ms)[0] == 0.0
     share, shortest, longest = frame_spacing([0, 40, 80, 120, 200, 240, 280])
     assert (shortest, longest) == (40, 80) and share > 0.2
+
+
+def test_open_eye_level_follows_the_head_turn():
+    """An open eye that reads narrower as the head turns is not a half blink."""
+    yaw = 12 * np.sin(np.arange(100) / 8)
+    opening = 0.26 - 0.0015 * yaw
+    opening[40:44] = (0.15, 0.11, 0.11, 0.15)  # a blink
+    blink, _ = eye_closure(opening, yaw)
+    assert blink[41] > 0.9 and np.delete(blink, range(40, 44)).max() < 0.02
+    still, _ = eye_closure(opening)  # the level of the clip as a whole
+    assert np.delete(still, range(40, 44)).max() > 0.1
