@@ -249,3 +249,13 @@ def test_open_eye_level_follows_the_head_turn():
     assert blink[41] > 0.9 and np.delete(blink, range(40, 44)).max() < 0.02
     still, _ = eye_closure(opening)  # the level of the clip as a whole
     assert np.delete(still, range(40, 44)).max() > 0.1
+
+
+def test_constant_rate_in_milliseconds_is_not_variable(tmp_path):
+    """MKV and WebM time frames in milliseconds: 30 fps is 33, 33, 34 ms, still constant
+    (ffmpeg's vfrdet, which the probe used before, called it variable)."""
+    clip = tmp_path / "ms.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:rate=30", "-t", "1", "-pix_fmt", "yuv420p",
+            str(clip))  # fmt: skip
+    info = probe_video(clip)
+    assert (info.fps, info.n_frames) == (30.0, 30)
