@@ -1,7 +1,9 @@
-"""The frame loop holds BLAS to one thread while it renders, and gives it back after."""
+"""The frame loop holds BLAS and OpenCV to one thread while it renders, and gives them back
+after."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from threadpoolctl import threadpool_info
 
@@ -24,15 +26,15 @@ class _Probe(Renderer):
         return 4, 4
 
     def render(self, channels):
-        self.seen.append(_blas_threads())
+        self.seen.append([*_blas_threads(), cv2.getNumThreads()])
         return np.zeros((4, 4, 3), np.uint8)
 
 
-def test_render_loop_uses_one_blas_thread_and_restores_it():
-    before = _blas_threads()
-    assert before, "numpy's BLAS is loaded"
+def test_render_loop_uses_one_thread_and_restores_them():
+    before = [*_blas_threads(), cv2.getNumThreads()]
+    assert len(before) > 1, "numpy's BLAS is loaded"
     probe = _Probe()
     track = MotionTrack.neutral(3, 25.0)
     assert render_frames(probe, track, range(3), []) == "complete"
     assert probe.seen and all(counts == [1] * len(counts) for counts in probe.seen)
-    assert _blas_threads() == before
+    assert [*_blas_threads(), cv2.getNumThreads()] == before

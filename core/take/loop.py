@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..motion.track import MotionTrack
-from ..runtime.threads import single_threaded_blas
+from ..runtime.threads import render_threads
 from ..stages import Renderer
 from .frames import FrameWriter
 
@@ -54,7 +54,7 @@ def render_frames(
     batch = max(1, int(renderer.batch_size))
     try:
         with contextlib.ExitStack() as stack:
-            stack.enter_context(single_threaded_blas())
+            stack.enter_context(render_threads())
             for target in targets:
                 stack.enter_context(target.writer)
             for start in range(0, len(indices), batch):
