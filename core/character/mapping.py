@@ -47,23 +47,27 @@ def plan_shape_keys(
     mapping: Mapping[str, str] | None = None,
 ) -> KeyPlan:
     """Match every shape channel to a shape key on each mesh (``meshes``: mesh name -> its
-    shape key names). A ``mapping`` row (channel -> shape key name) wins over the channel's
-    own name; both match ignoring case and separators. The basis key is never driven."""
-    mapping = dict(mapping or {})
-    keys_of = {mesh: [k for k in names][1:] for mesh, names in meshes.items()}  # no basis
+    shape key names, the basis first). On each mesh a ``mapping`` row (channel -> shape key
+    name) is tried first, then the channel's own name; both match ignoring case and
+    separators. The basis key is never driven."""
+    mapping = {c: k for c, k in (mapping or {}).items() if c and k}
+    keys_of = {mesh: list(names)[1:] for mesh, names in meshes.items()}
     plan = KeyPlan()
+    mapped_found: set[str] = set()
     for channel in shape_channels(channels):
-        wanted = mapping.get(channel) or channel
         found = False
         for mesh, names in keys_of.items():
-            key = find_name(wanted, names)
+            key = find_name(mapping[channel], names) if channel in mapping else None
+            if key is not None:
+                mapped_found.add(channel)
+            else:
+                key = find_name(channel, names)
             if key is not None:
                 plan.keys.append((channel, mesh, key))
                 found = True
         if not found:
-            if channel in mapping and mapping[channel]:
-                plan.bad_mapping.append(f"{channel} -> {mapping[channel]}")
             plan.missing.append(channel)
+    plan.bad_mapping = [f"{c} -> {k}" for c, k in mapping.items() if c not in mapped_found]
     return plan
 
 
