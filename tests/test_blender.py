@@ -16,10 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import blender_runner
 import cv2
 import numpy as np
 import pytest
 import soundfile as sf
+from blender_runner import build_extension_zip
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.face.analyzer import FaceAnalyzer
@@ -59,19 +61,7 @@ needs_audaspace = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def extension_zip(tmp_path_factory) -> Path:
     """Built and validated by Blender's builder, as ``make extension`` does."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "tools" / "build_extension.py"),
-            "--no-wheels",
-            "--output-dir",
-            str(tmp_path_factory.mktemp("dist")),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Path(done.stdout.strip().splitlines()[-1])
+    return build_extension_zip(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
@@ -82,27 +72,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def run_scenario(name: str, zip_path: Path, work: Path, **args) -> dict:
-    work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(work / "user"))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCENARIOS),
-            name,
-            str(zip_path),
-            str(work),
-            json.dumps(args, default=str),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, (
-        f"scenario {name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    return blender_runner.run_scenario(SCENARIOS, name, zip_path, work, **args)
 
 
 def test_zip_leaves_development_files_out(extension_zip: Path):

@@ -7,15 +7,13 @@ cancel leaves nothing. One Blender process (tests/capture_scenarios.py)."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SAD_IMAGE, run_cli
+from blender_runner import build_extension_zip, run_scenario
+from conftest import SAD_IMAGE, run_cli
 
 from core.capture.video import ffmpeg_exe
 from core.character.timing import motion_at_rate
@@ -77,25 +75,10 @@ def captured(tmp_path_factory) -> dict:
             "setpts='if(lt(N,25),N,25+(N-25)*3)/25/TB'", "-fps_mode", "vfr", "-pix_fmt",
             "yuv420p", str(bad["vfr"]))  # fmt: skip
     bad["corrupt"].write_bytes(np.random.default_rng(0).bytes(4000))
-    done = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "build_extension.py"), "--no-wheels",
-         "--output-dir", str(tmp / "dist")],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    zip_path = done.stdout.strip().splitlines()[-1]
+    zip_path = build_extension_zip(tmp / "dist")
     work = tmp / "work"
-    work.mkdir()
     args = {"image": SAD_IMAGE, "clip": clip, "fps": int(FPS), "edit_key": EDIT_KEY, "bad": bad}
-    proc = subprocess.run(
-        [sys.executable, str(SCENARIOS), "capture", zip_path, str(work),
-         json.dumps(args, default=str)],
-        capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, BLENDER_USER_RESOURCES=str(work / "user")),
-    )  # fmt: skip
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return {**json.loads(lines[-1].removeprefix("RESULT ")), "work": work}
+    return {**run_scenario(SCENARIOS, "capture", zip_path, work, **args), "work": work}
 
 
 def _corr(a, b) -> float:

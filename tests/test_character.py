@@ -7,14 +7,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import blender_runner
 import numpy as np
 import pytest
 import soundfile as sf
+from blender_runner import build_extension_zip
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.character.arkit import ARKIT_NAMES, arkit_name, find_name, normalize
@@ -207,43 +206,12 @@ needs_bpy = pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="
 
 @pytest.fixture(scope="module")
 def extension_zip(tmp_path_factory) -> Path:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "tools" / "build_extension.py"),
-            "--no-wheels",
-            "--output-dir",
-            str(tmp_path_factory.mktemp("dist")),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return Path(done.stdout.strip().splitlines()[-1])
+    """Built and validated by Blender's builder, as ``make extension`` does."""
+    return build_extension_zip(tmp_path_factory.mktemp("dist"))
 
 
 def run_scenario(name: str, zip_path: Path, work: Path, **args) -> dict:
-    work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(work / "user"))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCENARIOS),
-            name,
-            str(zip_path),
-            str(work),
-            json.dumps(args, default=str),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, (
-        f"scenario {name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    return blender_runner.run_scenario(SCENARIOS, name, zip_path, work, **args)
 
 
 @pytest.fixture(scope="module")

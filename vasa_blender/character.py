@@ -18,7 +18,7 @@ import numpy as np
 from ..core.character.mapping import plan_shape_keys, rotation_curves
 from ..core.character.take import MotionTake, motion_file_take, voice_take
 from . import compat, sources, takes
-from .curves import group_of
+from .curves import group_of, set_keys
 from .generation import settings_for
 from .jobs import Job
 from .sources import InputMissing
@@ -156,16 +156,6 @@ def abandon(p: Plan, job: Job) -> None:
     job.on_done(lambda: takes.discard_folder(p.folder))
 
 
-def _set_keys(curve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
-    points = curve.keyframe_points
-    points.clear()
-    points.add(len(frames))
-    co = np.empty(2 * len(frames), np.float32)
-    co[0::2], co[1::2] = frames, values
-    points.foreach_set("co", co)
-    curve.update()
-
-
 def finish(scene: bpy.types.Scene, p: Plan, job: Job) -> tuple[str, str]:
     result = job.result
     if job.error or result is None or result.status != "complete":
@@ -251,10 +241,10 @@ def key_take(p: Plan, track, made: list) -> tuple[str, str]:
     for channel, mesh, key in key_plan.keys:
         key_id = bpy.data.objects[mesh].data.shape_keys
         curve = compat.ensure_fcurve(key_id, f'key_blocks["{key}"].value', 0, group_of(channel))
-        _set_keys(curve, frames, np.clip(track[channel], 0.0, 1.0))
+        set_keys(curve, frames, np.clip(track[channel], 0.0, 1.0))
     for obj, path, curves in rotations:
         for index, values in curves.items():
-            _set_keys(compat.ensure_fcurve(obj, path, index, "Head"), frames, values)
+            set_keys(compat.ensure_fcurve(obj, path, index, "Head"), frames, values)
     message = (
         f"{p.take}: {len(key_plan.keys)} shape keys and {sum(len(c) for *_, c in rotations)} "
         f"rotation curves keyed from frame {p.frame_start} ({track.n_frames} frames) into "

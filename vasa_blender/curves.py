@@ -71,7 +71,8 @@ def create_controller(
     return empty
 
 
-def _set_keys(curve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
+def set_keys(curve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
+    """Replace the curve's keys with one per frame (in one foreach_set, not key by key)."""
     points = curve.keyframe_points
     points.clear()
     points.add(len(frames))
@@ -89,12 +90,12 @@ def write_track(obj: bpy.types.Object, track: MotionTrack, frame_start: int) -> 
         obj[name] = float(values[0]) if len(values) else NEUTRAL.get(name, 0.0)
         obj.id_properties_ui(name).update(default=NEUTRAL.get(name, 0.0), **_ui_range(name))
         curve = compat.ensure_fcurve(obj, prop_path(name), 0, group_of(name))
-        _set_keys(curve, frames, values)
+        set_keys(curve, frames, values)
         if name in ROTATION:
             index, sign = ROTATION[name]
             obj.rotation_euler[index] = sign * math.radians(float(values[0]))
             curve = compat.ensure_fcurve(obj, "rotation_euler", index, "Head")
-            _set_keys(curve, frames, sign * np.radians(values))
+            set_keys(curve, frames, sign * np.radians(values))
 
 
 def _evaluate(curve: bpy.types.FCurve | None, frames: np.ndarray, fallback: float) -> np.ndarray:
