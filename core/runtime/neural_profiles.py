@@ -6,10 +6,10 @@ gives the file and line of each. Float tensors accept fp32 and fp16 files alike 
 projects publish both). Our own face analysis finds and crops the face, so the projects'
 detectors and landmark models are optional: ``pack init`` recognises them, nothing runs them.
 
-The stages: face analysis is the built-in MediaPipe one (its landmarks will place the
-LivePortrait crop). The LivePortrait renderer and Ditto's motion model and renderer are not
-in this version yet: such a pack opens and verifies, and says so in one sentence when a
-take is made with it.
+The stages: face analysis is the built-in MediaPipe one (its landmarks place the
+LivePortrait crop); LivePortrait packs render with ``core/render/liveportrait`` driven by
+our motion. Ditto's motion model and renderer are not in this version yet: such a pack
+opens and verifies, and says so in one sentence when a take is made with it.
 """
 
 from __future__ import annotations
@@ -257,8 +257,10 @@ def _not_yet(profile: str, what: str) -> ModelPackError:
 
 
 def liveportrait_renderer(pack: ModelPack, image: np.ndarray, face: SourceFace) -> Renderer:
-    """LivePortrait's warp + decoder driven by the MotionTrack (not in this version yet)."""
-    raise _not_yet("LivePortrait", "renderer")
+    """LivePortrait's warp + decoder driven by the MotionTrack (``core/render/liveportrait``)."""
+    from ..render.liveportrait import LivePortraitRenderer
+
+    return LivePortraitRenderer(pack, image, face)
 
 
 def ditto_motion(pack: ModelPack) -> MotionGenerator:
