@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args
@@ -16,6 +18,7 @@ from core.cli import main as cli_main
 from core.errors import MarkError
 from core.marks.credentials import SOURCE_TYPE, Signer, read_credentials, take_facts
 from core.marks.keys import CHAIN_ENV, CHAIN_FILE, KEY_ENV, local_key, signing_key
+from core.take.settings import Settings
 
 
 @pytest.fixture
@@ -152,3 +155,66 @@ def test_no_credentials_switch(tmp_path, offline):
     assert read_credentials(tmp_path / "t.mp4").state == "none"
     run = json.loads((tmp_path / "t" / "run.json").read_text())
     assert run["settings"]["credentials"] is False
+
+
+PORTRAITS = [
+    SAMPLE_IMAGE,
+    *(Path(__file__).parent / "data" / "portraits" / n for n in ("sad.png", "art_1.png")),
+]
+
+
+def _luminance(rgb) -> float:
+    """WCAG relative luminance of an sRGB colour (0-255)."""
+    c = np.asarray(rgb, np.float64) / 255
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+@pytest.mark.parametrize("path", PORTRAITS, ids=lambda p: p.stem)
+def test_label_away_from_face_and_legible(path):
+    import cv2
+
+    from core.marks.label import Label
+    from core.runtime.factory import landmark_meter
+
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    face = landmark_meter().detect(image)[0].box
+    label = Label(image, face)
+    x0, y0, x1, y1 = label.rect
+    h, w = image.shape[:2]
+    assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+    assert x1 <= face[0] or x0 >= face[2] or y1 <= face[1] or y0 >= face[3]  # off the face
+    assert (x1 - x0) * (y1 - y0) < 0.05 * w * h  # small
+    out = label(image.copy())
+    changed = np.abs(out.astype(int) - image).sum(2) > 0
+    ys, xs = np.nonzero(changed)
+    assert ys.min() >= y0 and ys.max() < y1 and xs.min() >= x0 and xs.max() < x1  # only there
+    # Legible: the text's ink against what lies under the label, WCAG contrast >= 3.
+    region = image[y0:y1, x0:x1].reshape(-1, 3)
+    bg = _luminance(np.median(region, 0))
+    ink = _luminance(label.ink)
+    assert (max(bg, ink) + 0.05) / (min(bg, ink) + 0.05) >= 3.0
+    # The ink is the portrait's own tone: one of its colours, not a foreign one.
+    assert np.min(np.abs(image.reshape(-1, 3).astype(float) - label.ink).sum(1)) < 30
+
+
+def test_label_switch(tmp_path, offline):
+    import cv2
+
+    from core.marks.label import Label
+    from core.runtime.factory import landmark_meter
+
+    audio, rate = soundfile.read(SAMPLE_AUDIO)
+    voice = tmp_path / "voice.wav"
+    soundfile.write(voice, audio[: rate // 2], rate)
+    args = generate_args(SAMPLE_IMAGE, voice, tmp_path / "t", "--quiet", "--fps", "10")
+    assert cli_main([*args, "--no-credentials", "--label"]) == 0
+    run = json.loads((tmp_path / "t" / "run.json").read_text())
+    assert run["settings"]["label"] is True
+    image = cv2.cvtColor(cv2.imread(str(SAMPLE_IMAGE)), cv2.COLOR_BGR2RGB)
+    expected = Label(image, landmark_meter().detect(image)[0].box)
+    x0, y0, x1, y1 = expected.rect
+    for name in ("frame_000001.png", "frame_000005.png"):
+        frame = cv2.cvtColor(cv2.imread(str(tmp_path / "t" / "frames" / name)), cv2.COLOR_BGR2RGB)
+        assert np.array_equal(frame[y0:y1, x0:x1], expected(image.copy())[y0:y1, x0:x1])
+    assert Settings().label is False  # off unless asked for

@@ -69,6 +69,11 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         help="do not sign the --video MP4 with Content Credentials (C2PA: made by AI, by "
         "this engine, from inputs with these hashes)",
     )
+    p.add_argument(
+        "--label",
+        action="store_true",
+        help='draw a small "AI-generated" label in a corner of every frame, away from the face',
+    )
 
 
 def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Settings:
@@ -83,6 +88,7 @@ def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Se
         frame_format=args.frame_format,
         output=args.output,
         credentials=args.credentials,
+        label=args.label,
     )
 
 

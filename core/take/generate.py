@@ -26,6 +26,7 @@ from .. import ENGINE_NAME, __version__
 from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import read_portrait
+from ..marks.apply import marked
 from ..motion.track import MotionTrack
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
@@ -312,7 +313,8 @@ def generate(
             f"{Path(motion).name if motion is not None else audio_path and audio_path.name}."
         )
         n = track.n_frames
-        targets = outputs.open_targets(take.path, settings, renderer, pixels, crop, text)
+        renderer, still = marked(renderer, pixels, face, settings.label)
+        targets = outputs.open_targets(take.path, settings, renderer, still, crop, text)
         main = targets[0].writer
         if stream is not None:  # what frames/ gets, raw, as it is rendered
             targets.append(FrameTarget(stream_writer(stream), targets[0].transform))

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
+from ..marks.apply import marked
 from ..motion.track import MotionTrack
 from ..runtime.factory import open_stages
 from ..runtime.packs import sha256_file
@@ -129,7 +130,8 @@ def rerender(
             raise output_error(take.staging / "x", exc) from exc
 
         text = provenance("Synthetic talking-head video frame (re-rendered from edited motion).")
-        targets = outputs.open_targets(take.staging, settings, renderer, pixels, crop, text)
+        renderer, still = marked(renderer, pixels, face, settings.label)
+        targets = outputs.open_targets(take.staging, settings, renderer, still, crop, text)
 
         def on_frame(k: int, i: int) -> None:
             report(

@@ -36,6 +36,8 @@ class Settings:
     output: str = "full"  # see OUTPUTS
     # Content Credentials (a signed C2PA manifest) on the take's --video MP4; see core/marks.
     credentials: bool = True
+    # A visible "AI-generated" label in a corner away from the face; see core/marks/label.py.
+    label: bool = False
 
     @property
     def seed(self) -> int:
