@@ -180,10 +180,12 @@ def test_head_motion_in_the_range_of_talking_heads(minute):
     assert 0.4 < stds["head_roll"] < 3.0, stds
     for name in ("head_yaw", "head_pitch", "head_roll"):
         speed = np.abs(np.diff(track[name])) * FPS
-        # degrees per second: real talkers' 99th percentile is 19-121 (docs/motion.md)
-        assert speed.max() < 60.0, name
+        # Degrees per second and per second squared. The real clips' head pose low-passed at
+        # 4 Hz (the landmark model's jitter removed) peaks at 22-184 deg/s (pitch 52-78) and
+        # 331-1772 deg/s^2 (pitch 817-1162): the syllable beats may be as quick as that.
+        assert speed.max() < 80.0, name
         accel = np.abs(np.diff(track[name], 2)) * FPS * FPS
-        assert accel.max() < 1200.0, name  # no jerks: see test_motion_calibration.py
+        assert accel.max() < 1500.0, name  # no jerks: see test_motion_calibration.py
     assert track.meta["pitch_accents"] > 20  # emphasis drives nods
 
 

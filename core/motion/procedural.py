@@ -47,9 +47,9 @@ CHUNK_S = 60.0  # frames are synthesised this many seconds at a time
 
 # Sway per channel: (standard deviation, lowest and highest frequency in Hz).
 DRIFT = {
-    "head_yaw": (2.0, 0.04, 0.4),
+    "head_yaw": (1.6, 0.04, 0.4),
     "head_pitch": (1.7, 0.05, 0.5),
-    "head_roll": (1.4, 0.04, 0.4),
+    "head_roll": (1.1, 0.04, 0.4),
     "head_x": (0.007, 0.03, 0.3),
     "head_y": (0.005, 0.03, 0.3),
     "head_scale": (0.005, 0.02, 0.2),
@@ -64,9 +64,11 @@ NOD_DEG, NOD_S = 3.2, 0.5  # pitch dip per unit accent strength, and its length
 TURN_DEG, TURN_S = 2.4, 0.9  # yaw turn on half the accents
 TURN_ROLL = 0.25  # roll per degree of turn
 ACCENT_GAP_S = 0.35  # accents at least this far apart
-BEAT_DEG = (2.6, 3.6, 2.2)  # yaw, pitch, roll of a syllable beat at full loudness
-BEAT_S = 0.36  # a beat's length
+BEAT_DEG = (3.4, 3.9, 2.8)  # yaw, pitch, roll of a syllable beat at full loudness
+BEAT_S = 0.30  # a beat's length
 BEAT_GAP_S = 0.16  # syllable nuclei at least this far apart
+BEAT_LEVEL = 0.3  # ... and at least this loud (0..1)
+BEAT_DIP = 0.5  # share of pitch beats that dip (the rest lift)
 GAZE_FOLLOW = 0.6  # share of a head turn the eyes counter-rotate to hold their target
 
 
@@ -129,7 +131,7 @@ def syllable_beats(
     """Frames and strengths (0..1) of syllable nuclei: loudness peaks inside speech."""
     level = gaussian_filter1d(loudness.astype(np.float64), max(0.03 * fps, 0.3)) * speech
     peaks, props = find_peaks(
-        level, height=0.3, prominence=0.05, distance=max(1, round(BEAT_GAP_S * fps))
+        level, height=BEAT_LEVEL, prominence=0.05, distance=max(1, round(BEAT_GAP_S * fps))
     )
     return peaks, np.clip(props["peak_heights"], 0.0, 1.0)
 
@@ -199,7 +201,7 @@ def plan_head(features: AudioFeatures, speech: np.ndarray, rng: np.random.Genera
         [
             rng.choice([-1.0, 1.0], len(beat_frames)),  # yaw either way
             # pitch: mostly a small dip, sometimes a lift
-            np.where(rng.random(len(beat_frames)) < 0.7, -1.0, 1.0)
+            np.where(rng.random(len(beat_frames)) < BEAT_DIP, -1.0, 1.0)
             * rng.uniform(0.4, 1.0, len(beat_frames)),
             rng.choice([-1.0, 1.0], len(beat_frames)),  # roll either way
         ],
