@@ -16,7 +16,7 @@ from pathlib import Path
 import bpy
 
 from ..core.capture.capture import CaptureResult, capture_video, write_capture
-from . import compat, takes
+from . import sources, takes
 from .jobs import Job
 from .sources import InputMissing
 
@@ -31,19 +31,13 @@ class Plan:
 
 def movie_strip(scene: bpy.types.Scene, name: str):
     """The chosen movie strip, or the scene's only movie strip when none is chosen."""
-    if name:
-        strip = compat.find_strip(scene, name)
-        if strip is None or strip.type != "MOVIE":
-            raise InputMissing(f"There is no movie strip named '{name}'; choose one.")
-        return strip
-    movies = [s for s in compat.all_strips(scene) if s.type == "MOVIE"]
-    if len(movies) == 1:
-        return movies[0]
-    if not movies:
-        raise InputMissing(
-            "Add a movie strip of a talking face to the sequencer, or choose a video file."
-        )
-    raise InputMissing("The scene has several movie strips; choose the one to capture.")
+    return sources.strip_of_type(
+        scene,
+        name,
+        "MOVIE",
+        "Add a movie strip of a talking face to the sequencer, or choose a video file.",
+        "The scene has several movie strips; choose the one to capture.",
+    )
 
 
 def video_source(context: bpy.types.Context) -> tuple[Path, str]:

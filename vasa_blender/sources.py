@@ -147,19 +147,30 @@ def _portrait(state, read: bool) -> tuple:
     return path, None, path.name, f"strip:{strip.name}", "", "", "", ""
 
 
-def sound_strip(scene: bpy.types.Scene, name: str):
-    """The chosen sound strip, or the scene's only sound strip when none is chosen."""
+def strip_of_type(scene: bpy.types.Scene, name: str, kind: str, none: str, several: str):
+    """The chosen strip of type ``kind`` ("SOUND", "MOVIE"), or the scene's only one when
+    none is chosen; InputMissing with ``none`` or ``several`` when that is not one."""
+    label = kind.lower()
     if name:
         strip = compat.find_strip(scene, name)
-        if strip is None or strip.type != "SOUND":
-            raise InputMissing(f"There is no sound strip named '{name}'; choose one.")
+        if strip is None or strip.type != kind:
+            raise InputMissing(f"There is no {label} strip named '{name}'; choose one.")
         return strip
-    sounds = [s for s in compat.all_strips(scene) if s.type == "SOUND"]
-    if len(sounds) == 1:
-        return sounds[0]
-    if not sounds:
-        raise InputMissing("Add a sound strip with the voice to the sequencer.")
-    raise InputMissing("The scene has several sound strips; choose the voice.")
+    found = [s for s in compat.all_strips(scene) if s.type == kind]
+    if len(found) == 1:
+        return found[0]
+    raise InputMissing(several if found else none)
+
+
+def sound_strip(scene: bpy.types.Scene, name: str):
+    """The chosen sound strip, or the scene's only sound strip when none is chosen."""
+    return strip_of_type(
+        scene,
+        name,
+        "SOUND",
+        "Add a sound strip with the voice to the sequencer.",
+        "The scene has several sound strips; choose the voice.",
+    )
 
 
 # A silent take's "strip length" before its motion is read: the take keeps all its frames.
