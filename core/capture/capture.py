@@ -19,7 +19,6 @@ from ..face.measure import FEATURES
 from ..motion.track import MotionTrack
 from ..runtime.factory import landmark_meter
 from ..runtime.packs import sha256_file
-from ..take.frames import output_error
 from ..take.generate import engine_info, now, versions
 from ..take.loop import Cancel
 from ..take.record import FramesInfo, RunRecord, TakeFolder
@@ -130,10 +129,6 @@ def capture_video(
 def write_capture(result: CaptureResult, out_dir: str | Path, overwrite: bool = False) -> Path:
     """A take folder with ``motion.npz`` and ``run.json`` (kind ``capture``, no frames)."""
     folder = TakeFolder(out_dir)
-    try:
-        folder.path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise output_error(folder.path, exc) from exc
     folder.prepare(overwrite, folders=())
     folder.save_track(result.track)
     info = result.video

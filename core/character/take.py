@@ -46,10 +46,6 @@ def write_motion_take(
     """``motion.npz`` and a complete ``run.json`` of ``kind`` in ``out_dir`` (refused when it
     holds another take and ``settings.overwrite`` is off)."""
     take = TakeFolder(out_dir)
-    try:
-        take.path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VasaError(f"Could not make the folder {take.path} ({exc.strerror}).") from exc
     take.prepare(settings.overwrite, ())
     take.save_track(track)
     record = RunRecord(

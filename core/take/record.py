@@ -159,7 +159,7 @@ class TakeFolder:
                 shutil.rmtree(self.path / folder, ignore_errors=True)
             for name in (RUN_JSON, MOTION_NPZ):
                 (self.path / name).unlink(missing_ok=True)
-        for folder in folders:
+        for folder in (".", *folders):
             target = self.path / folder
             try:
                 target.mkdir(parents=True, exist_ok=True)
