@@ -10,7 +10,6 @@ length); cancelling stops after the current frame and leaves complete frames and
 from __future__ import annotations
 
 import platform
-import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -100,59 +99,6 @@ def load_motion(path: str | Path) -> MotionTrack:
     return track
 
 
-class _Stopped(Exception):
-    """Raised inside the motion thread's progress callback to end it early."""
-
-
-class VoiceMotion:
-    """The motion generator run on a worker thread: audio features, then the track;
-    ``result`` waits for it and raises what it raised. ``stop`` ends it at the next
-    progress call and waits, so no thread is left inside the phone recogniser when a take
-    stops early (a process exiting with one there aborts)."""
-
-    def __init__(self, stages: Stages, settings: Settings, samples: np.ndarray, report: Progress):
-        self.timings: dict[str, float] = {}
-        self._track: MotionTrack | None = None
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-
-        def progress(fraction: float) -> None:
-            if self._stop.is_set():
-                raise _Stopped
-            report(0.03 + 0.02 * fraction, "Recognising phones")
-
-        def work() -> None:
-            try:
-                t0 = time.perf_counter()
-                features = compute_features(samples, settings.fps)
-                t1 = time.perf_counter()
-                self._track = stages.motion.generate(
-                    features, settings.motion, samples, progress=progress
-                )
-                self.timings = {
-                    "audio_features": round(t1 - t0, 4),
-                    "motion": round(time.perf_counter() - t1, 4),
-                }
-            except _Stopped:
-                pass
-            except BaseException as exc:  # noqa: BLE001 - raised again by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=work, name="vasa-motion", daemon=True)
-        self._thread.start()
-
-    def result(self) -> MotionTrack:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._track is not None
-        return self._track
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def generate(
     image: str | Path,
     audio: str | Path | None,
@@ -219,40 +165,29 @@ def generate(
     if lap("load"):
         return stopped()
     stages = stages or open_stages(settings.pack, runtime=runtime)
-    # The voice's motion is made on a thread of its own while the face is analysed and the
-    # renderer set up: on two cores that takes their time off the wait for the first frame.
-    voice_motion = None
-    if given is None:
+    face = stages.face.analyze(pixels, image_path.name)
+    face.notes[:0] = portrait.notes  # a photo turned upright: run.json face.notes
+    if lap("face"):
+        return stopped()
+    if given is not None:
+        track = given
+    else:
         assert voice is not None
         report(0.03, "Analysing the voice")
-        voice_motion = VoiceMotion(stages, settings, voice.samples, report)
-    try:
-        face = stages.face.analyze(pixels, image_path.name)
-        face.notes[:0] = portrait.notes  # a photo turned upright: run.json face.notes
-        cancelled = lap("face")
-        if not cancelled:
-            renderer = stages.renderer(pixels, face)
-            cancelled = lap("renderer_setup")
-    except BaseException:  # no face, Ctrl-C...: the motion thread ends with the take
-        if voice_motion is not None:
-            voice_motion.stop()
-        raise
-    if cancelled:
-        if voice_motion is not None:
-            voice_motion.stop()
-        return stopped()
-    if voice_motion is not None:
-        try:
-            track = voice_motion.result()
-        except KeyboardInterrupt:
-            voice_motion.stop()
-            raise
-        timings |= voice_motion.timings
-        if lap("waiting_for_motion"):
+        features = compute_features(voice.samples, settings.fps)
+        if lap("audio_features"):
             return stopped()
-    else:
-        assert given is not None
-        track = given
+        track = stages.motion.generate(
+            features,
+            settings.motion,
+            voice.samples,
+            progress=lambda f: report(0.03 + 0.02 * f, "Recognising phones"),
+        )
+        if lap("motion"):
+            return stopped()
+    renderer = stages.renderer(pixels, face)
+    if lap("renderer_setup"):
+        return stopped()
     voice_notes = voice.notes if voice is not None else []
     track.meta["notes"] = [*voice_notes, *track.meta.get("notes", [])]  # e.g. truncated audio
 
