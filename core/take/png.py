@@ -152,7 +152,7 @@ class StillRegionPng:
         stride = self.work.shape[1]
         if self.empty:
             self.still: list[bytes] = []
-            self.whole = _deflate(self.module, self.level, stream.data, final=True)
+            self.whole = _deflate(zlib, self.level, stream.data, final=True)
             self.adler = zlib.adler32(stream.data)
             return
         # Still spans: before the first changing span, between consecutive ones, after
@@ -161,8 +161,11 @@ class StillRegionPng:
         ends = [y * stride + self.c1 for y in range(y0, y1)]
         bounds = [0, *[b for pair in zip(starts, ends, strict=True) for b in pair], len(stream)]
         spans = [(bounds[k], bounds[k + 1]) for k in range(0, len(bounds), 2)]
+        # The once-per-take parts with zlib itself: a take's frames came out byte-different
+        # (same pixels) in about one run in twenty while its ISA-L level-1 parts were
+        # in use, and these parts are deflated once, so zlib's speed costs nothing per frame.
         self.still = [
-            _deflate(self.module, self.level, stream[a:b].data, final=(k == len(spans) - 1))
+            _deflate(zlib, self.level, stream[a:b].data, final=(k == len(spans) - 1))
             for k, (a, b) in enumerate(spans)
         ]
         # The changing spans as views of ``work``: rewritten in place, read per frame.
