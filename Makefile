@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TOOLS_VENV := .venv-tools
 
 .PHONY: setup demo test lint bench models extension clean test-blender test-blender-all \
-	test-extension-zip
+	test-extension-zip setup-gpu
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,24 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# NVIDIA GPUs (Linux or Windows with an NVIDIA driver for CUDA 13): the engine in .venv-gpu
+# with onnxruntime-gpu and the CUDA/cuDNN pip packages of requirements-gpu.txt instead of
+# the CPU onnxruntime (both install the `onnxruntime` package, so they cannot share a venv).
+# Then e.g. `.venv-gpu/bin/python -m core generate --provider cuda ...`; the last step says
+# which provider runs each built-in model and why (no GPU: CPU, with the reason).
+GPU_VENV := .venv-gpu
+
+$(GPU_VENV)/.installed: requirements.txt requirements-gpu.txt
+	$(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/python -m pip install --quiet --upgrade pip
+	grep -v '^onnxruntime==' requirements.txt > $(GPU_VENV)/requirements-engine.txt
+	$(GPU_VENV)/bin/python -m pip install --quiet -r $(GPU_VENV)/requirements-engine.txt \
+		-r requirements-gpu.txt
+	touch $@
+
+setup-gpu: $(GPU_VENV)/.installed
+	$(GPU_VENV)/bin/python -m core pack check
 
 # The engine alone, then the same through Blender (bpy module): out/demo/demo.blend with the
 # take in out/demo/blender/take_001. The extension is installed into out/blender-user, not

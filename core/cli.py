@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import signal
 import sys
 import tempfile
@@ -130,6 +131,8 @@ def _generate(args) -> int:
         f"{result.frames_dir} ({fps:.1f} frames/s rendering, {result.provider})",
         file=report,
     )
+    if not args.quiet:
+        _print_providers(result.out_dir, report)
     if result.status == "cancelled":
         return 130
     if args.video:
@@ -148,6 +151,18 @@ def _generate(args) -> int:
             _sign_video(args.video, args.out)
         print(f"video: {args.video}", file=report)
     return 0
+
+
+def _print_providers(take: Path, stream) -> None:
+    """Which provider ran each model and why no faster one (run.json's ``providers``)."""
+    from .runtime.providers import report_lines
+
+    try:
+        models = json.loads((take / "run.json").read_text(encoding="utf-8")).get("providers")
+    except (OSError, ValueError):
+        return
+    for line in report_lines(models or {}):
+        print(f"providers: {line}", file=stream)
 
 
 def _sign_video(video: Path, take: Path) -> None:
@@ -328,11 +343,26 @@ def _add_pack(sub) -> None:
     )
     init.add_argument("folder", type=Path, help="folder with the downloaded .onnx files")
     init.add_argument("--overwrite", action="store_true", help="replace an existing pack.toml")
+    check = verbs.add_parser(
+        "check", help="open a pack as a take would and say which provider runs each model"
+    )
+    check.add_argument("folder", type=Path, nargs="?", help="the pack (default: built-in)")
+    check.add_argument("--provider", default="auto", help="auto, cuda, directml, coreml or cpu")
 
 
 def _pack(args) -> int:
     from .runtime.pack_init import detect, init_pack
 
+    if args.verb == "check":
+        from .runtime.packs import open_pack
+        from .runtime.sessions import Runtime, RuntimeConfig
+
+        runtime = Runtime(RuntimeConfig(args.provider))
+        pack = open_pack(args.folder, runtime=runtime)
+        print(f"'{pack.profile}' pack {pack.name}: sound ({pack.license or 'no license given'})")
+        for line in runtime.provider_report().lines():
+            print(f"providers: {line}")
+        return 0
     found = detect(args.folder)
     for note in found.notes:
         print(f"note: {note}", file=sys.stderr)

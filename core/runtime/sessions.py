@@ -2,8 +2,8 @@
 
 It picks execution providers (CUDA, then DirectML or CoreML where present, then CPU), sets
 thread counts, caches sessions, and records which provider each model really runs on and
-why a faster one was not used, so the UI and ``run.json`` can say so. Nothing else in the
-project imports ``onnxruntime``.
+why a faster one was not used (``providers.ProviderReport``), so the UI, the CLI and
+``run.json`` can say so. Nothing else in the project imports ``onnxruntime``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import onnxruntime as ort
 
 from ..errors import ModelPackError
+from . import providers as placement
+from .providers import CpuNode, ModelPlacement, ProviderReport
 
 PREFERRED_ORDER = (
     "CUDAExecutionProvider",
@@ -51,25 +54,20 @@ class RuntimeConfig:
 
 
 @dataclass
-class SessionInfo:
-    model: str
-    provider: str
-    reason: str
-
-
-@dataclass
 class Runtime:
     """Creates and caches sessions; remembers what each one runs on."""
 
     config: RuntimeConfig = field(default_factory=RuntimeConfig)
     _cache: dict[tuple[str, str], ort.InferenceSession] = field(default_factory=dict)
-    _info: dict[str, SessionInfo] = field(default_factory=dict)
+    _info: dict[str, ModelPlacement] = field(default_factory=dict)
+    _preloaded: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def providers(self) -> tuple[list[str], str]:
         """Providers to ask for, best first, and a sentence on why no faster one is used."""
         available = ort.get_available_providers()
         wanted = self.config.provider.lower()
+        version = ort.__version__
         if wanted != "auto":
             full = {v.lower(): k for k, v in SHORT_NAMES.items()}.get(wanted)
             if full is None:
@@ -78,14 +76,29 @@ class Runtime:
                     f"use {', '.join(PROVIDERS)}."
                 )
             if full not in available:
-                return ["CPUExecutionProvider"], (
-                    f"{SHORT_NAMES[full]} was requested but this onnxruntime build does not "
-                    f"offer it (available: {', '.join(available)}); running on CPU."
+                why = (
+                    placement.cuda_missing(version)
+                    if full == placement.CUDA
+                    else f"this onnxruntime build does not offer it (available: "
+                    f"{', '.join(available)})"
                 )
-            return list(dict.fromkeys([full, "CPUExecutionProvider"])), "as requested"
+                return [placement.CPU], (
+                    f"{SHORT_NAMES[full]} was requested but {why}; running on CPU."
+                )
+            if full == placement.CUDA:
+                count, why = placement.cuda_devices()
+                if count < 1:
+                    return [placement.CPU], f"CUDA was requested but {why}; running on CPU."
+            return list(dict.fromkeys([full, placement.CPU])), "as requested"
         chosen = [p for p in PREFERRED_ORDER if p in available]
-        if chosen[0] == "CPUExecutionProvider":
-            return chosen, "no GPU execution provider in this onnxruntime build"
+        skipped = [] if placement.CUDA in available else [placement.cuda_missing(version)]
+        if placement.CUDA in chosen:
+            count, why = placement.cuda_devices()
+            if count < 1:
+                chosen.remove(placement.CUDA)
+                skipped.append(f"CUDAExecutionProvider installed but {why}")
+        if chosen[0] == placement.CPU:
+            return chosen, "; ".join(skipped) or "no GPU execution provider in this build"
         return chosen, "fastest available"
 
     def session_options(self) -> ort.SessionOptions:
@@ -108,8 +121,14 @@ class Runtime:
             if key in self._cache:
                 return self._cache[key]
             providers, reason = self.providers()
+            plan = placement.CudaPlan()
+            if placement.CUDA in providers:
+                self._preload_cuda()
+                plan = placement.cuda_plan(placement.gridsample_nodes(model), ort.__version__)
+                if plan.whole_model_on_cpu:
+                    providers, reason = [placement.CPU], plan.whole_model_on_cpu
             options = [
-                {"device_id": str(self.config.device_id)} if p == "CUDAExecutionProvider" else {}
+                {"device_id": str(self.config.device_id)} if p == placement.CUDA else {}
                 for p in providers
             ]
             source = str(model) if isinstance(model, Path) else model
@@ -127,26 +146,56 @@ class Runtime:
                     "replace the file with an intact copy."
                 ) from exc
             used = sess.get_providers()[0]
+            cpu_nodes: tuple[CpuNode, ...] = plan.cpu_nodes if used == placement.CUDA else ()
             if used != providers[0]:
-                reason = f"{SHORT_NAMES.get(providers[0], providers[0])} failed to start"
-            self._info[key_name] = SessionInfo(
-                Path(key_name).name, SHORT_NAMES.get(used, used), reason
+                reason = f"{SHORT_NAMES.get(providers[0], providers[0])} failed to start" + (
+                    f" (its CUDA or cuDNN libraries were not found? {placement.GPU_HINT})"
+                    if providers[0] == placement.CUDA
+                    else ""
+                )
+            self._info[key_name] = ModelPlacement(
+                Path(key_name).name, SHORT_NAMES.get(used, used), reason, cpu_nodes
             )
             self._cache[key] = sess
             return sess
 
-    def report(self) -> dict[str, dict[str, str]]:
-        """Provider per model, for run.json and the UI."""
-        return {k: {"provider": v.provider, "reason": v.reason} for k, v in self._info.items()}
+    def _preload_cuda(self) -> None:
+        """Load the CUDA and cuDNN libraries from the nvidia-* pip packages (requirements-
+        gpu.txt) before the first CUDA session: onnxruntime-gpu does not find them by
+        itself. Once per runtime; harmless where they are installed system-wide."""
+        if self._preloaded:
+            return
+        self._preloaded = True
+        preload = getattr(ort, "preload_dlls", None)
+        if preload is not None:
+            try:
+                preload(directory="")
+            except Exception:  # noqa: BLE001 - then ORT looks on the system's library path
+                pass
+
+    def provider_report(self) -> ProviderReport:
+        """Where every model so far runs and why: for run.json, the CLI and the panel."""
+        return ProviderReport(
+            ort.__version__,
+            tuple(ort.get_available_providers()),
+            self.config.provider,
+            dict(self._info),
+        )
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Provider per model (and nodes on the CPU), for run.json's ``providers``."""
+        return self.provider_report().to_json()
 
     def provider_summary(self) -> str:
-        """One line, e.g. 'CPU (no GPU execution provider in this onnxruntime build)'."""
+        """One line, e.g. 'CPU (CUDAExecutionProvider not installed (...))'."""
         if not self._info:
             providers, reason = self.providers()
             return f"{SHORT_NAMES.get(providers[0], providers[0])} ({reason})"
         used = sorted({v.provider for v in self._info.values()})
         reasons = sorted({v.reason for v in self._info.values()})
-        return f"{', '.join(used)} ({'; '.join(reasons)})"
+        nodes = sum(len(v.cpu_nodes) for v in self._info.values())
+        extra = f"; {nodes} node{'s' * (nodes != 1)} on CPU" if nodes else ""
+        return f"{', '.join(used)} ({'; '.join(reasons)}{extra})"
 
 
 def default_threads() -> int:

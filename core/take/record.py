@@ -86,7 +86,7 @@ class RunRecord:
     frames_written: int | None = None
     stopped_at_frame: int | None = None
     provider: str | None = None
-    providers: dict[str, dict[str, str]] | None = None
+    providers: dict[str, dict[str, Any]] | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     rerenders: list[dict[str, Any]] = field(default_factory=list)
