@@ -24,6 +24,7 @@ __all__ = [
     "FaceAnalysis",
     "MotionGenerator",
     "MotionTrack",
+    "PortraitConditioned",
     "Renderer",
     "SourceFace",
 ]
@@ -56,6 +57,16 @@ class MotionGenerator(Protocol):
 
         ``meta`` should name the ``generator`` (and may hold ``lipsync_mode`` and ``notes``
         for the user): ``run.json`` records them under ``motion``."""
+        ...
+
+
+@runtime_checkable
+class PortraitConditioned(Protocol):
+    """A motion generator whose motion depends on the portrait (Ditto's is conditioned on
+    the photo's own pose and keypoints): the take binds the portrait before ``generate``."""
+
+    def bind_portrait(self, image: np.ndarray, face: SourceFace) -> None:
+        """Read what the motion needs of the portrait (RGB uint8) and its analysed face."""
         ...
 
 

@@ -204,24 +204,56 @@ def liveportrait_model(key: str, layout: str = "flp", fp16: bool = False) -> onn
     return g.model(f"test stand-in for LivePortrait {key} ({layout})")
 
 
+def _hubert(g: _Graph) -> None:
+    """Ditto's HuBERT as its code calls it: ``input_values`` [1, samples] (16 kHz) ->
+    ``encoding_out`` [rows, 1024], one row per 320 samples over a 400-sample field (HuBERT's
+    convolutional front end: 20 rows for Ditto's 6480-sample window). Each row here is a
+    fixed random mix of its field's log energy in 5 bands of 80 samples, so the features
+    follow the voice."""
+    x = g.input("input_values", (1, "samples"))
+    squares = g.reshape(g.op("Mul", [x, x]), [1, 1, -1])
+    energy = g.op("AveragePool", [squares], kernel_shape=[80], strides=[80])  # [1, 1, m]
+    bands = g.op(
+        "Conv", [energy, g.const(np.eye(5, dtype=np.float32).reshape(5, 1, 5))], strides=[4]
+    )
+    logs = g.op("Log", [g.op("Add", [bands, g.const(np.float32(1e-6))])])  # [1, 5, rows]
+    rows = g.op("Transpose", [g.reshape(logs, [5, -1])], perm=[1, 0])  # [rows, 5]
+    w = g.const((g.rng.standard_normal((5, 1024)) * 0.05).astype(np.float32))
+    g.output("encoding_out", g.op("Tanh", [g.op("MatMul", [rows, w])]), ("frames", 1024))
+
+
+def _lmdm(g: _Graph) -> None:
+    """Ditto's LMDM as its code calls it (``core/models/lmdm.py``): x_start is a bounded
+    function of the noisy motion, the conditioning frame and each frame's condition row;
+    pred_noise is the noise that x_start implies at ``time_cond`` on the cosine schedule
+    (as the real model's ``predict_noise_from_start``), so DDIM behaves as with the real
+    one. The pose bins (1..198) move with the audio only a little, so angles stay small."""
+    x = g.input("x", (1, 80, 265))
+    cond_frame = g.input("cond_frame", (1, 265))
+    cond = g.input("cond", (1, 80, 1103))
+    t = g.input("time_cond", (1,), TensorProto.INT64)
+    gain = np.full(265, 0.01, np.float32)  # scale, t, exp
+    gain[1:199] = 0.02  # pose bins
+    w = (g.rng.standard_normal((1103, 265)) * 0.2 * gain).astype(np.float32)
+    audio = g.op("Tanh", [g.op("MatMul", [cond, g.const(w)])])  # [1, 80, 265]
+    held = g.op("Mul", [g.reshape(cond_frame, [1, 1, 265]), g.const(np.float32(0.8))])
+    start = g.op("Add", [g.op("Add", [held, audio]), g.op("Mul", [x, g.const(np.float32(0.02))])])
+    steps = np.arange(1001, dtype=np.float64) / 1000 + 8e-3
+    f = np.cos(steps / (1 + 8e-3) * np.pi / 2) ** 2
+    ac = np.cumprod(1 - np.clip(1 - (f / f[0])[1:] / (f / f[0])[:-1], 0, 0.999))
+    a = g.op("Gather", [g.const(np.sqrt(1 / ac).astype(np.float32)), t])
+    b = g.op("Gather", [g.const(np.sqrt(1 / ac - 1).astype(np.float32)), t])
+    noise = g.op("Div", [g.op("Sub", [g.op("Mul", [x, a]), start]), b])
+    g.output("pred_noise", noise, (1, 80, 265))
+    g.output("x_start", start, (1, 80, 265))
+
+
 def ditto_model(key: str, fp16: bool = False) -> onnx.ModelProto:
     g = _Graph(fp16, seed=zlib.crc32(f"ditto/{key}".encode()))
     if key == "hubert":
-        x = g.input("input_values", (1, "samples"))
-        frames = g.op("AveragePool", [g.reshape(x, [1, 1, -1])], kernel_shape=[320], strides=[320])
-        rows = g.reshape(frames, [-1, 1])
-        w = g.const(np.linspace(-1, 1, 1024, dtype=np.float32).reshape(1, 1024))
-        g.output("encoding_out", g.op("MatMul", [rows, w]), ("frames", 1024))
+        _hubert(g)
     elif key == "lmdm":
-        x = g.input("x", (1, 80, 265))
-        cond_frame = g.input("cond_frame", (1, 265))
-        cond = g.input("cond", (1, 80, 1059))
-        g.input("time_cond", (1,), TensorProto.INT64)
-        audio = g.op("ReduceMean", [cond], axes=[2], keepdims=1)
-        start = g.op("Add", [g.op("Mul", [x, g.const(np.float32(0.1))]), audio])
-        start = g.op("Add", [start, g.reshape(cond_frame, [1, 1, 265])])
-        g.output("pred_noise", g.op("Sub", [x, start]), (1, 80, 265))
-        g.output("x_start", start, (1, 80, 265))
+        _lmdm(g)
     elif key == "appearance_extractor":
         _appearance(g, "image", "pred")
     elif key == "motion_extractor":
@@ -231,6 +263,7 @@ def ditto_model(key: str, fp16: bool = False) -> onnx.ModelProto:
         source = g.input("kp_source", (1, 21, 3))
         driving = g.input("kp_driving", (1, 21, 3))
         shift = g.op("ReduceMean", [g.op("Sub", [driving, source])], keepdims=0)
+        shift = g.op("Mul", [shift, g.const(np.float32(8.0))])
         w = g.const((g.rng.standard_normal((256, 512, 1, 1)) * 0.02).astype(np.float32))
         out = g.op("Conv", [g.reshape(feat, [1, 512, 64, 64]), w])
         g.output("out", g.op("Add", [out, shift]), (1, 256, 64, 64))

@@ -102,12 +102,12 @@ def test_cli_pack_init(folders, tmp_path, capsys):
     assert main(["pack", "init", str(folder), "--overwrite"]) == 0
 
 
-def test_neural_stages_say_what_this_version_cannot_run(folders, tmp_path):
+def test_a_ditto_pack_opens_its_motion_model_and_renderer(folders, tmp_path):
     folder = Path(shutil.copytree(folders["ditto"], tmp_path / "d"))
     init_pack(folder)
-    with pytest.raises(ModelPackError, match="cannot yet run their motion model") as info:
-        open_stages(folder, runtime=runtime())
-    assert one_sentence(str(info.value))
+    stages = open_stages(folder, runtime=runtime())
+    assert type(stages.motion).__name__ == "DittoMotion"
+    assert stages.profile.renderer.__name__ == "ditto_renderer"
 
 
 # -- every kind of wrong file: one sentence each --------------------------------------------

@@ -8,15 +8,15 @@ detectors and landmark models are optional: ``pack init`` recognises them, nothi
 
 The stages: face analysis is the built-in MediaPipe one (its landmarks place the
 LivePortrait crop); LivePortrait packs render with ``core/render/liveportrait`` driven by
-our motion. Ditto's motion model and renderer are not in this version yet: such a pack
-opens and verifies, and says so in one sentence when a take is made with it.
+our motion. Ditto packs make the motion from the voice with their own HuBERT and LMDM
+models (``core/motion/ditto``) and render it with the same LivePortrait renderer on their
+own networks (which are LivePortrait's under other tensor names).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ModelPackError
 from .profiles import (
     ModelSpec,
     Profile,
@@ -189,7 +189,8 @@ DITTO_MODELS: dict[str, ModelSpec] = {
         (
             _t("x", (1, 80, 265)),  # noisy motion, 80 frames x 265
             _t("cond_frame", (1, 265)),  # the source's motion
-            _t("cond", (1, 80, 1059)),  # HuBERT 1024 + 35 control dims
+            # HuBERT 1024 + emotion 8 + eye open 2 + eye ball 6 + canonical keypoints 63
+            _t("cond", (1, 80, 1103)),
             _t("time_cond", (1,), INT64),  # DDIM step
         ),
         (_t("pred_noise", (1, 80, 265)), _t("x_start", (1, 80, 265))),
@@ -249,13 +250,6 @@ def builtin_face(pack: ModelPack) -> FaceAnalysis:
     return mediapipe_face(open_pack(None, runtime=pack.runtime))
 
 
-def _not_yet(profile: str, what: str) -> ModelPackError:
-    return ModelPackError(
-        f"This version checks and makes {profile} packs but cannot yet run their {what}; use "
-        "the built-in pack to make takes."
-    )
-
-
 def liveportrait_renderer(pack: ModelPack, image: np.ndarray, face: SourceFace) -> Renderer:
     """LivePortrait's warp + decoder driven by the MotionTrack (``core/render/liveportrait``)."""
     from ..render.liveportrait import LivePortraitRenderer
@@ -264,11 +258,17 @@ def liveportrait_renderer(pack: ModelPack, image: np.ndarray, face: SourceFace) 
 
 
 def ditto_motion(pack: ModelPack) -> MotionGenerator:
-    raise _not_yet("Ditto", "motion model")
+    """Ditto's HuBERT + LMDM motion from the voice (``core/motion/ditto``)."""
+    from ..motion.ditto import DittoMotion
+
+    return DittoMotion(pack)
 
 
 def ditto_renderer(pack: ModelPack, image: np.ndarray, face: SourceFace) -> Renderer:
-    raise _not_yet("Ditto", "renderer")
+    """The LivePortrait renderer on Ditto's networks (warp + decoder, stitch, extractors)."""
+    from ..render.liveportrait import LivePortraitRenderer
+
+    return LivePortraitRenderer(pack, image, face)
 
 
 LIVEPORTRAIT = Profile(

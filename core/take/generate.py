@@ -30,6 +30,7 @@ from ..motion.track import MotionTrack
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
 from ..runtime.packs import sha256_file
+from ..stages import PortraitConditioned
 from . import outputs
 from .claim import Claim, describe
 from .crop import FaceCrop
@@ -177,6 +178,8 @@ def generate(
         features = compute_features(voice.samples, settings.fps)
         if lap("audio_features"):
             return stopped()
+        if isinstance(stages.motion, PortraitConditioned):
+            stages.motion.bind_portrait(pixels, face)  # e.g. Ditto: motion depends on the photo
         track = stages.motion.generate(
             features,
             settings.motion,

@@ -139,3 +139,40 @@ def expression_offsets(channels: Mapping[str, float]) -> np.ndarray:
             continue
         out += (-v) * _NEG[name] if v < 0 and name in _NEG else v * pos
     return out
+
+
+# -- lp_ channels: the expression as raw keypoint offsets ------------------------------------
+# A neural motion generator (Ditto) writes LivePortrait's expression itself: one channel per
+# keypoint coordinate, ``lp_exp_KK_A`` (KK the keypoint 00..20, A the axis x, y or z), the
+# offset from the photo's own ``exp`` in keypoint units. When a frame has any of them, they
+# are its expression and the table above is not used.
+LP_PREFIX = "lp_exp_"
+AXES = "xyz"
+
+
+def lp_channel(keypoint: int, axis: int) -> str:
+    """The channel name of one ``exp`` coordinate, e.g. ``lp_exp_19_y``."""
+    return f"{LP_PREFIX}{keypoint:02d}_{AXES[axis]}"
+
+
+LP_CHANNELS = {lp_channel(i, a): (i, a) for i in range(N_KP) for a in range(3)}
+
+
+def has_lp_channels(channels: Mapping[str, float] | tuple[str, ...]) -> bool:
+    return any(name in LP_CHANNELS for name in channels)
+
+
+def lp_offsets(channels: Mapping[str, float]) -> np.ndarray:
+    """[21, 3] ``exp`` offset from a frame's ``lp_exp_*`` channels (missing ones 0)."""
+    out = np.zeros((N_KP, 3))
+    for name, value in channels.items():
+        where = LP_CHANNELS.get(name)
+        if where is not None:
+            out[where] = float(value)
+    return out
+
+
+def frame_offsets(channels: Mapping[str, float]) -> np.ndarray:
+    """A frame's ``exp`` offset: its ``lp_exp_*`` channels when it has any, else the table's
+    rows for its expression channels."""
+    return lp_offsets(channels) if has_lp_channels(channels) else expression_offsets(channels)

@@ -1,5 +1,7 @@
 """LivePortrait's networks as they come in a pack: FasterLivePortrait's files (tensors bound
-by name) or FaceFusion's (inputs by name, outputs in FaceFusion's order), fp32 or fp16.
+by name) or FaceFusion's (inputs by name, outputs in FaceFusion's order), fp32 or fp16; and
+Ditto's files of the same networks (``DittoNetworks``: the warp and the decoder are two files
+there, the stitching network returns the stitched keypoints).
 
 Sessions come from ``pack.session(KEY)``, so they run on the take's runtime and are in its
 provider report. Each call casts its inputs to the element type the file declares and
@@ -15,25 +17,31 @@ import numpy as np
 
 from ...errors import ModelPackError
 from ...runtime.model_files import matching_variant
-from ...runtime.neural_profiles import LIVEPORTRAIT_MODELS
+from ...runtime.neural_profiles import DITTO_MODELS, LIVEPORTRAIT_MODELS
+from ...runtime.profiles import ModelSpec
 from .keypoints import N_KP, Motion, headpose_degrees
 
 if TYPE_CHECKING:
     from ...runtime.packs import ModelPack
 
-_NUMPY = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+_NUMPY = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64}
 
 
-class _Model:
+class PackModel:
     """One session: inputs cast to the file's types, outputs by name or by place."""
 
-    def __init__(self, pack: ModelPack, key: str) -> None:
+    def __init__(
+        self,
+        pack: ModelPack,
+        key: str,
+        models: Mapping[str, ModelSpec] = LIVEPORTRAIT_MODELS,
+    ) -> None:
         self.session: Any = pack.session(key)
-        variant = matching_variant(self.session, LIVEPORTRAIT_MODELS[key])
+        variant = matching_variant(self.session, models[key])
         if variant is None:  # open_pack checked it; a file swapped since then
             raise ModelPackError(
-                f"{pack.files[key].name} no longer fits the liveportrait profile; run pack init "
-                "again."
+                f"{pack.files[key].name} no longer fits the {pack.profile} profile; run pack "
+                "init again."
             )
         self.label = variant.label
         self.types = {i.name: _NUMPY.get(i.type, np.float32) for i in self.session.get_inputs()}
@@ -47,14 +55,29 @@ class _Model:
         return dict(zip(self.output_names, self(feeds), strict=True))
 
 
+def _motion(angles: list[float], scale, t, exp, kp) -> Motion:
+    t3 = np.zeros(3)
+    flat_t = np.ravel(t).astype(np.float64)
+    t3[: min(3, flat_t.size)] = flat_t[:3]
+    return Motion(
+        pitch=angles[0],
+        yaw=angles[1],
+        roll=angles[2],
+        scale=float(np.ravel(scale)[0]),
+        t=t3,
+        exp=np.asarray(exp, np.float64).reshape(N_KP, 3),
+        kp=np.asarray(kp, np.float64).reshape(N_KP, 3),
+    )
+
+
 class LivePortraitNetworks:
     """The pack's appearance, motion, stitching and warp + decoder networks."""
 
     def __init__(self, pack: ModelPack) -> None:
-        self.appearance_model = _Model(pack, "appearance_feature_extractor")
-        self.motion_model = _Model(pack, "motion_extractor")
-        self.warp_model = _Model(pack, "warping_spade")
-        self.stitch_model = _Model(pack, "stitching") if "stitching" in pack.files else None
+        self.appearance_model = PackModel(pack, "appearance_feature_extractor")
+        self.motion_model = PackModel(pack, "motion_extractor")
+        self.warp_model = PackModel(pack, "warping_spade")
+        self.stitch_model = PackModel(pack, "stitching") if "stitching" in pack.files else None
         self.facefusion = self.motion_model.label == "FaceFusion"
 
     @property
@@ -83,18 +106,7 @@ class LivePortraitNetworks:
             pitch, yaw, roll = (out[k] for k in ("pitch", "yaw", "roll"))
             scale, t, exp, kp = out["scale"], out["t"], out["exp"], out["kp"]
             angles = [float(headpose_degrees(a)[0]) for a in (pitch, yaw, roll)]
-        t3 = np.zeros(3)
-        flat_t = np.ravel(t).astype(np.float64)
-        t3[: min(3, flat_t.size)] = flat_t[:3]
-        return Motion(
-            pitch=angles[0],
-            yaw=angles[1],
-            roll=angles[2],
-            scale=float(np.ravel(scale)[0]),
-            t=t3,
-            exp=np.asarray(exp, np.float64).reshape(N_KP, 3),
-            kp=np.asarray(kp, np.float64).reshape(N_KP, 3),
-        )
+        return _motion(angles, scale, t, exp, kp)
 
     def stitch(self, x_s: np.ndarray, x_d: np.ndarray) -> np.ndarray:
         """The driving keypoints after the stitching network (unchanged without one)."""
@@ -117,3 +129,50 @@ class LivePortraitNetworks:
         else:
             feeds = {"feature_3d": feature, "kp_driving": x_d[None], "kp_source": x_s[None]}
         return self.warp_model(feeds)[0][0].transpose(1, 2, 0)
+
+
+class DittoNetworks:
+    """A Ditto pack's renderer networks behind ``LivePortraitNetworks``' interface.
+
+    Ditto's files are LivePortrait's networks under other tensor names
+    (``core/models/*.py`` of antgroup/ditto-talkinghead): the appearance and motion
+    extractors read ``image``; the motion extractor's outputs are FasterLivePortrait's
+    (bins, ``t``, ``exp``, ``scale``, ``kp``); ``stitch_network`` returns the stitched driving
+    keypoints itself; LivePortrait's one warp + SPADE file is ``warp_network`` (a [1, 256,
+    64, 64] feature) followed by ``decoder`` (RGB 0..1 at 512)."""
+
+    def __init__(self, pack: ModelPack) -> None:
+        self.appearance_model = PackModel(pack, "appearance_extractor", DITTO_MODELS)
+        self.motion_model = PackModel(pack, "motion_extractor", DITTO_MODELS)
+        self.warp_model = PackModel(pack, "warp_network", DITTO_MODELS)
+        self.decoder_model = PackModel(pack, "decoder", DITTO_MODELS)
+        self.stitch_model = PackModel(pack, "stitch_network", DITTO_MODELS)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {}
+
+    def appearance(self, image: np.ndarray) -> np.ndarray:
+        return self.appearance_model({"image": image})[0]
+
+    def motion_outputs(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """The motion extractor's raw outputs by name (bins, ``t``, ``exp``, ``scale``, ``kp``)."""
+        return self.motion_model.named({"image": image})
+
+    def motion(self, image: np.ndarray) -> Motion:
+        return self.motion_of(self.motion_outputs(image))
+
+    @staticmethod
+    def motion_of(out: Mapping[str, np.ndarray]) -> Motion:
+        """The motion extractor's raw outputs as a ``Motion`` (angles in degrees)."""
+        angles = [float(headpose_degrees(out[k])[0]) for k in ("pitch", "yaw", "roll")]
+        return _motion(angles, out["scale"], out["t"], out["exp"], out["kp"])
+
+    def stitch(self, x_s: np.ndarray, x_d: np.ndarray) -> np.ndarray:
+        out = self.stitch_model({"kp_source": x_s[None], "kp_driving": x_d[None]})[0]
+        return np.asarray(out, np.float64).reshape(N_KP, 3)
+
+    def warp(self, feature: np.ndarray, x_s: np.ndarray, x_d: np.ndarray) -> np.ndarray:
+        feeds = {"feature_3d": feature, "kp_source": x_s[None], "kp_driving": x_d[None]}
+        warped = self.warp_model(feeds)[0]
+        return self.decoder_model({"feature": warped})[0][0].transpose(1, 2, 0)

@@ -2,7 +2,8 @@
 
 Once per take: the LP crop from our landmarks (``crop``), the appearance volume and the
 photo's keypoints (``networks``). Per frame: the head channels move the photo's pose and
-the expression channels add ``exp`` offsets (``keypoints``, ``expression``), the stitching
+the expression channels add ``exp`` offsets (``keypoints``, ``expression``; a track with
+``lp_exp_*`` channels, such as Ditto's, gives the offsets directly), the stitching
 network adjusts the driving keypoints, the warp + decoder makes the 512 crop, and the
 paste-back (``paste``) puts it into the full frame. So generate, retiming, curve edits and
 Re-render work unchanged with this renderer.
@@ -18,9 +19,9 @@ import numpy as np
 from ...face.source import SourceFace
 from ...stages import Renderer
 from .crop import CROP_SIZE, lp_crop, network_input
-from .expression import expression_offsets
+from .expression import frame_offsets
 from .keypoints import Motion, driving_motion
-from .networks import LivePortraitNetworks
+from .networks import DittoNetworks, LivePortraitNetworks
 from .paste import PasteBack
 
 if TYPE_CHECKING:
@@ -28,12 +29,15 @@ if TYPE_CHECKING:
 
 
 class LivePortraitRenderer(Renderer):
-    """Frames of one portrait from a ``liveportrait`` pack (batch 1: every export is)."""
+    """Frames of one portrait from a ``liveportrait`` or ``ditto`` pack (batch 1: every
+    export is)."""
 
     batch_size = 1
 
     def __init__(self, pack: ModelPack, image: np.ndarray, face: SourceFace) -> None:
-        self.networks = LivePortraitNetworks(pack)
+        self.networks: LivePortraitNetworks | DittoNetworks = (
+            DittoNetworks(pack) if pack.profile == "ditto" else LivePortraitNetworks(pack)
+        )
         self.crop = lp_crop(face)
         net_in = network_input(self.crop.crop(image))
         self.feature = self.networks.appearance(net_in)
@@ -53,7 +57,7 @@ class LivePortraitRenderer(Renderer):
 
     def driving(self, channels: Mapping[str, float]) -> Motion:
         """The photo's LP motion moved by one frame's channels (before stitching)."""
-        offsets = expression_offsets(channels)
+        offsets = frame_offsets(channels)
         return driving_motion(self.source, channels, offsets, self.crop.face_width, CROP_SIZE)
 
     def driving_keypoints(self, channels: Mapping[str, float]) -> np.ndarray:
