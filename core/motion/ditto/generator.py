@@ -32,7 +32,7 @@ from .conditions import Controls, condition_rows, emotion_vector
 from .driving import Shaping, track_channels
 from .sampler import SAMPLING_STEPS, DdimSampler
 from .source import MOTION_DIM, DittoSource, ditto_source
-from .windows import SEQ_FRAMES, sample_motion
+from .windows import SEQ_FRAMES, sample_motion, window_starts
 
 if TYPE_CHECKING:
     from ...runtime.packs import ModelPack
@@ -145,10 +145,7 @@ class DittoMotion:
             "settings": asdict(settings),
             "lipsync_mode": None,
             "notes": [],
-            "ditto": {
-                "sampling_steps": self.steps,
-                "windows": -(-len(rows) // 70) if len(rows) else 0,
-            },
+            "ditto": {"sampling_steps": self.steps, "windows": len(window_starts(len(rows)))},
             "blinks": len(blinks[0]),
         }
         return MotionTrack(features.fps, names, data.astype(np.float32), meta)
