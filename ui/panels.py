@@ -6,7 +6,8 @@ import bpy
 
 from ..vasa_blender import compat, generation, sources, takes
 from ..vasa_blender.jobs import running_job
-from ..vasa_blender.preferences import preferences
+from ..vasa_blender.packs import pack_info
+from ..vasa_blender.preferences import draw_provider, preferences
 from ..vasa_blender.props import CONTROL_FIELDS
 
 
@@ -43,6 +44,9 @@ def draw_inputs(layout, context) -> None:
         col.label(text="Add a sound strip in the Video Sequencer", icon="INFO")
     col.prop(state, "motion_file")
     col.prop(state, "pack")
+    info = pack_info(bpy.path.abspath(state.pack_path) if state.pack_path else None)
+    if info is not None:  # the files' own license, as their makers publish it
+        col.label(text=f"License: {info.license}", icon="INFO")
     col.prop(state, "takes_folder")
 
 
@@ -75,7 +79,7 @@ def draw_run(layout, context) -> None:
     if state.status:
         layout.label(text=state.status, icon="INFO")
     provider = state.provider or generation.expected_provider(preferences(context).provider)
-    layout.label(text=f"Runs on: {provider}", icon="SETTINGS")
+    draw_provider(layout, provider)
 
 
 def draw_takes(layout, context) -> None:

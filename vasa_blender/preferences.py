@@ -44,6 +44,9 @@ class TalkingHeadPreferences(bpy.types.AddonPreferences):
     frame_format: EnumProperty(name="Frame Format", items=FRAME_FORMATS, default="png")
 
     def draw(self, context):
+        from .generation import expected_provider
+        from .packs import pack_info
+
         layout = self.layout
         layout.label(text="Model pack folders (each scene picks one, or the built-in pack)")
         row = layout.row()
@@ -51,9 +54,28 @@ class TalkingHeadPreferences(bpy.types.AddonPreferences):
         col = row.column(align=True)
         col.operator("talking_head.pack_add", icon="ADD", text="")
         col.operator("talking_head.pack_remove", icon="REMOVE", text="")
+        if 0 <= self.active_pack < len(self.packs):
+            info = pack_info(bpy.path.abspath(self.packs[self.active_pack].path))
+            if info is not None:
+                layout.label(text=f"'{info.profile}' pack, license: {info.license}", icon="INFO")
         layout.prop(self, "provider")
+        draw_provider(layout, expected_provider(self.provider))
         layout.prop(self, "threads")
         layout.prop(self, "frame_format")
+
+
+def draw_provider(layout, provider: str) -> None:
+    """What runs the models, and how to get CUDA where it is the CPU build that runs them
+    (the extension ships the CPU onnxruntime wheels)."""
+    layout.label(text=f"Runs on: {provider}", icon="SETTINGS")
+    if "not installed" in provider:
+        layout.label(text=GPU_NOTE, icon="INFO")
+
+
+GPU_NOTE = (
+    "NVIDIA GPU: the extension ships the CPU ONNX Runtime; render on CUDA from the command "
+    "line after `make setup-gpu` (README, GPU)"
+)
 
 
 class _Defaults:
@@ -69,10 +91,11 @@ def preferences(context: bpy.types.Context):
 
 
 class TALKING_HEAD_OT_pack_add(bpy.types.Operator):
-    """Add a model pack folder"""
+    """Add a folder of model files: it is checked as `python -m core pack init` and opening a
+    pack check it (its pack.toml is written when it has none), then listed here"""
 
     bl_idname = "talking_head.pack_add"
-    bl_label = "Add Model Pack"
+    bl_label = "Add Model Pack Folder"
     bl_options = {"INTERNAL"}
 
     directory: StringProperty(subtype="DIR_PATH")
@@ -82,10 +105,34 @@ class TALKING_HEAD_OT_pack_add(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context):
+        from .packs import check_folder
+
+        folder = bpy.path.abspath(self.directory).rstrip("/\\") or self.directory
+        window = context.window  # None in background mode
+        if window is not None:
+            window.cursor_set("WAIT")
+        try:
+            check = check_folder(folder)
+        finally:
+            if window is not None:
+                window.cursor_set("DEFAULT")
+        for note in check.notes:
+            self.report({"INFO"}, note)
+        if not check.ok:
+            for error in check.errors:  # one sentence per missing or wrong file
+                self.report({"ERROR"}, error)
+            return {"CANCELLED"}
         prefs = preferences(context)
-        entry = prefs.packs.add()
-        entry.path = self.directory
-        prefs.active_pack = len(prefs.packs) - 1
+        paths = [bpy.path.abspath(e.path).rstrip("/\\") for e in prefs.packs]
+        if folder in paths:
+            prefs.active_pack = paths.index(folder)
+        else:
+            entry = prefs.packs.add()
+            entry.path = folder
+            prefs.active_pack = len(prefs.packs) - 1
+        made = " (pack.toml written)" if check.wrote_toml else ""
+        license = check.license or "none given"
+        self.report({"INFO"}, f"'{check.profile}' pack added{made}; license: {license}")
         return {"FINISHED"}
 
 
