@@ -12,10 +12,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import bpy
 import neural_standins as standins
-from blender_scenarios import MODULE, draw_panels, ext, install, scene_with_inputs, take_info
+from blender_scenarios import (
+    MODULE,
+    FakeLayout,
+    draw_panels,
+    ext,
+    install,
+    scene_with_inputs,
+    take_info,
+)
 
 
 def _add(folder: Path) -> tuple[str, list[str]]:
@@ -41,6 +50,14 @@ def neural_generate(zip_path: str, work: Path, args: dict) -> dict:
     folder = standins.liveportrait_folder(work / "lp_pack")
     added, errors = _add(folder)
     toml = (folder / "pack.toml").is_file()
+    prefs_log: dict = {}
+    view = SimpleNamespace(
+        layout=FakeLayout(prefs_log),
+        packs=prefs.packs,
+        active_pack=prefs.active_pack,
+        provider=prefs.provider,
+    )
+    type(prefs).draw(view, bpy.context)
     again = _add(folder)  # the same folder twice is listed once
     scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
     state = scene.talking_head
@@ -64,6 +81,7 @@ def neural_generate(zip_path: str, work: Path, args: dict) -> dict:
         "items": items,
         "pack_path": state.pack_path,
         "labels": panels.get("labels", []),
+        "prefs_labels": prefs_log.get("labels", []),
         "record": {
             "status": record["status"],
             "pack": record["pack"],

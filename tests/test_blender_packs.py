@@ -65,6 +65,12 @@ def test_add_pack_folder_writes_pack_toml_and_lists_the_pack(neural):
 def test_panel_shows_the_selected_packs_license(neural):
     assert f"License: {LICENSES['liveportrait']}" in neural["labels"], neural["labels"]
     assert any(label.startswith("Runs on: CPU") for label in neural["labels"])
+    prefs = neural["prefs_labels"]
+    assert f"'liveportrait' pack, license: {LICENSES['liveportrait']}" in prefs, prefs
+    # The extension ships the CPU onnxruntime: both say so and how to get CUDA.
+    for labels in (prefs, neural["labels"]):
+        assert any("not installed" in label for label in labels), labels
+        assert any("make setup-gpu" in label for label in labels), labels
 
 
 def test_generate_with_a_liveportrait_pack_renders_with_the_neural_renderer(neural):

@@ -5,7 +5,9 @@ importing ``bpy``. The source is staged in a temporary folder so the manifest th
 the wheels found in ``wheels/`` (see tools/fetch_wheels.py) and the platforms they cover;
 with wheels it builds one zip per platform (``--split-platforms``). Without wheels it builds
 one zip for any platform that relies on the Python it runs in for its dependencies (as the
-tests do with the ``bpy`` module). Prints the path of each zip.
+tests do with the ``bpy`` module). Prints the path of each zip, and on stderr what the zips
+run the models on: the CPU build of ONNX Runtime (onnxruntime-gpu and its CUDA libraries
+are over a gigabyte of wheels; GPU takes are made from the command line, ``make setup-gpu``).
 
     python tools/build_extension.py [--output-dir dist] [--no-wheels]
 """
@@ -32,6 +34,14 @@ WHEEL_PLATFORMS = {
     "win_amd64": ["windows-x64"],
     "macosx": ["macos-arm64"],
 }
+
+
+GPU_NOTE = (
+    "note: the extension runs its models on the CPU build of ONNX Runtime (requirements.txt's "
+    "onnxruntime); for an NVIDIA GPU, make takes from the command line after `make setup-gpu` "
+    "(requirements-gpu.txt: onnxruntime-gpu and its CUDA/cuDNN wheels). The panel says which "
+    "provider runs and why."
+)
 
 
 def builder() -> Path:
@@ -108,3 +118,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for path in build(args.output_dir, not args.no_wheels):
         print(path)
+    print(GPU_NOTE, file=sys.stderr)
