@@ -97,11 +97,21 @@ extension: setup
 	$(BIN)/python tools/fetch_wheels.py --dest wheels
 	$(BIN)/python tools/build_extension.py --output-dir dist
 
+# The last run renders with a LivePortrait stand-in pack (tests/neural_standins.py: the
+# published tensor names and shapes, tiny graphs) on the CPU: the neural path's own cost per
+# frame beside its networks', and its frames per second end to end at 512x512.
+BENCH_PACK := out/bench/liveportrait_standin
+
 bench: setup
 	$(BIN)/python -m core bench
 	$(BIN)/python -m core bench --hd --seconds 10
 	$(BIN)/python -m core bench --uhd --seconds 4 --runs 2
 	$(BIN)/python -m core bench --batch 12
+	rm -rf $(BENCH_PACK)
+	PYTHONPATH=tests $(BIN)/python -c "import neural_standins as s, pathlib; \
+		s.liveportrait_folder(pathlib.Path('$(BENCH_PACK)'))"
+	$(BIN)/python -m core pack init $(BENCH_PACK)
+	$(BIN)/python -m core bench --pack $(BENCH_PACK) --seconds 4 --runs 3
 
 # Rebuild core/builtin_pack from the mediapipe wheel (needs TensorFlow; not used by CI).
 models:

@@ -392,6 +392,12 @@ def _add_bench(sub) -> None:
         help="a 3840x2160 portrait (the sample scaled 4x, surroundings mirrored)",
     )
     p.add_argument(
+        "--pack",
+        type=Path,
+        default=None,
+        help="render with this model pack (make bench: a LivePortrait stand-in pack)",
+    )
+    p.add_argument(
         "--batch",
         type=int,
         default=0,
@@ -591,7 +597,11 @@ def _main(argv: list[str] | None) -> int:
             bench_batch(args.batch)
             return 0
         return run_bench(
-            args.seconds, args.keep, args.runs, "uhd" if args.uhd else "hd" if args.hd else "512"
+            args.seconds,
+            args.keep,
+            args.runs,
+            "uhd" if args.uhd else "hd" if args.hd else "512",
+            args.pack,
         )
     except VasaError as exc:
         print(f"error: {exc}", file=sys.stderr)

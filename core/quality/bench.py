@@ -4,7 +4,10 @@ Prints per-stage seconds, end-to-end frames per second, the real-time factor (pr
 time / audio duration; below 1 is faster than real time), the time until the first frame is
 on disk, peak memory, and the two limits of render + write measured alone on the same take
 (rendering without writing, writing without rendering: the write floor), so each run says
-how close it is to them. Benchmarks are reported, never asserted in tests.
+how close it is to them. With ``--pack`` a neural pack renders (``make bench`` uses a
+LivePortrait stand-in pack): its per-frame cost is split into the networks and our own parts
+(keypoint maths, paste-back, writing), so the path's overhead shows apart from the weights.
+Benchmarks are reported, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -63,24 +66,29 @@ def make_image(path: Path, size: str) -> Path:
 
 
 def run_bench(
-    seconds: float = 20.0, keep: Path | None = None, runs: int = 3, size: str = "512"
+    seconds: float = 20.0,
+    keep: Path | None = None,
+    runs: int = 3,
+    size: str = "512",
+    pack: Path | None = None,
 ) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         audio = make_audio(Path(tmp) / "bench.wav", seconds)
         image = make_image(Path(tmp) / f"{size}.png", size)
         results = []
+        settings = Settings(overwrite=True, pack=str(pack) if pack else None)
         for i in range(runs):
             out = keep if keep and i == runs - 1 else Path(tmp) / f"take{i}"
-            results.append(generate(image, audio, out, Settings(overwrite=True)))
+            results.append(generate(image, audio, out, settings))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        floors = bench_floors(image, audio, Path(tmp) / "floor")
+        floors = bench_floors(image, audio, Path(tmp) / "floor", pack=pack)
     totals = [r.timings["total"] for r in results]
     median = results[totals.index(statistics.median_low(totals))]
     n = median.n_frames
     width, height = SIZES[size]
     print(
         f"benchmark: {width}x{height} portrait, {seconds:.0f} s audio, {n} frames at 25 fps, "
-        f"median of {runs} runs"
+        f"median of {runs} runs" + (f", pack {pack}" if pack else "")
     )
     print(f"machine: {platform.machine()}, {_cores()} cores; provider {median.provider}")
     for stage, value in median.timings.items():
@@ -101,11 +109,16 @@ def run_bench(
         f"render + write runs at {(n / render) / floors['write_fps']:.2f} of the write floor "
         f"and {(n / render) / floors['render_fps']:.2f} of render only"
     )
-    bench_motion(runs)
+    if "neural" in floors:
+        print_neural(floors["neural"], 1000.0 / floors["write_fps"])
+    if not pack:
+        bench_motion(runs)
     return 0
 
 
-def bench_floors(image: Path, audio: Path, out: Path, frames: int = 100) -> dict[str, float]:
+def bench_floors(
+    image: Path, audio: Path, out: Path, frames: int = 100, pack: Path | None = None
+) -> dict:
     """The two limits of render + write, each alone on the same take: rendering ``frames``
     frames without writing them, and writing rendered frames (the first 20, again and again)
     through the take's own writers without rendering."""
@@ -116,7 +129,7 @@ def bench_floors(image: Path, audio: Path, out: Path, frames: int = 100) -> dict
     from ..take import outputs
     from ..take.frames import FrameWriter
 
-    stages = open_stages()
+    stages = open_stages(pack)
     pixels = read_portrait(image).pixels
     face = stages.face.analyze(pixels, image.name)
     samples = load_audio(audio)
@@ -139,7 +152,66 @@ def bench_floors(image: Path, audio: Path, out: Path, frames: int = 100) -> dict
         for i in range(count):
             writer.put(i + 1, kept[i % len(kept)])
     write_s = time.perf_counter() - t0
-    return {"render_fps": count / render_s, "write_fps": count / write_s}
+    out_: dict = {"render_fps": count / render_s, "write_fps": count / write_s}
+    from ..render.liveportrait import LivePortraitRenderer
+
+    if isinstance(renderer, LivePortraitRenderer):
+        out_["neural"] = neural_stages(renderer, pixels, face, track, count)
+    return out_
+
+
+def neural_stages(renderer, pixels: np.ndarray, face, track, count: int) -> dict[str, float]:
+    """The LivePortrait path per frame in ms (medians over ``count`` frames), each part
+    timed alone: our keypoint maths (driving motion, expression table, Eqn. 2), the
+    stitching network, the warp + decoder, our paste-back; and once per take the crop and
+    the appearance and motion networks."""
+    from ..render.liveportrait.crop import lp_crop, network_input
+
+    parts: dict[str, list[float]] = {k: [] for k in ("keypoints", "stitch", "warp", "paste")}
+    nets = renderer.networks
+    for i in range(count):
+        channels = dict(zip(track.channels, map(float, track.data[i]), strict=True))
+        t0 = time.perf_counter()
+        x_d = renderer.driving(channels).keypoints()
+        t1 = time.perf_counter()
+        x_d = nets.stitch(renderer.x_s, x_d)
+        t2 = time.perf_counter()
+        out = nets.warp(renderer.feature, renderer.x_s, x_d)
+        t3 = time.perf_counter()
+        renderer.paste(out)
+        t4 = time.perf_counter()
+        for key, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            parts[key].append(seconds * 1000.0)
+    result = {key: statistics.median(values) for key, values in parts.items()}
+    t0 = time.perf_counter()
+    crop = lp_crop(face)
+    net_in = network_input(crop.crop(pixels))
+    t1 = time.perf_counter()
+    nets.appearance(net_in)
+    nets.motion(net_in)
+    t2 = time.perf_counter()
+    result |= {"crop_once": (t1 - t0) * 1000.0, "source_networks_once": (t2 - t1) * 1000.0}
+    return result
+
+
+def print_neural(parts: dict[str, float], write_ms: float) -> None:
+    """The neural path's own cost per frame beside its networks'."""
+    ours = parts["keypoints"] + parts["paste"] + write_ms
+    networks = parts["stitch"] + parts["warp"]
+    print("neural path per frame (median; each part timed alone):")
+    print(f"  keypoint maths    {parts['keypoints']:8.2f} ms  (driving motion, table, Eqn. 2)")
+    print(f"  stitching network {parts['stitch']:8.2f} ms")
+    print(f"  warp + decoder    {parts['warp']:8.2f} ms  (the pack's networks)")
+    print(f"  paste-back        {parts['paste']:8.2f} ms")
+    print(f"  writing           {write_ms:8.2f} ms  (the take's frame writer, from the floor)")
+    print(
+        f"  ours, without the networks: {ours:.2f} ms a frame "
+        f"({100 * ours / (ours + networks):.0f} % of {ours + networks:.2f} ms)"
+    )
+    print(
+        f"once per take: crop {parts['crop_once']:.1f} ms, appearance + motion networks "
+        f"{parts['source_networks_once']:.1f} ms"
+    )
 
 
 def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:

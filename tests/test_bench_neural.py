@@ -1,0 +1,33 @@
+"""``make bench`` with a neural pack: the LivePortrait path's per-frame parts are timed
+apart from its networks (numbers are reported, never asserted; only that each part is
+measured and printed)."""
+
+from __future__ import annotations
+
+import neural_standins as standins
+from conftest import SAMPLE_IMAGE
+
+from core.face.portrait import load_image
+from core.motion.track import MotionTrack
+from core.quality.bench import neural_stages, print_neural
+from core.runtime.factory import open_stages
+from core.runtime.pack_init import init_pack
+from core.runtime.sessions import Runtime, RuntimeConfig
+
+
+def test_neural_stages_time_each_part(tmp_path, capsys):
+    folder = standins.liveportrait_folder(tmp_path / "lp", optional=False)
+    init_pack(folder)
+    stages = open_stages(folder, runtime=Runtime(RuntimeConfig("cpu", 1)))
+    photo = load_image(SAMPLE_IMAGE)
+    face = stages.face.analyze(photo, "astronaut.png")
+    renderer = stages.renderer(photo, face)
+    track = MotionTrack.neutral(3, 25.0)
+    track.data[:, track.index("head_yaw")] = [0.0, 5.0, -5.0]
+    parts = neural_stages(renderer, photo, face, track, 3)
+    keys = {"keypoints", "stitch", "warp", "paste", "crop_once", "source_networks_once"}
+    assert set(parts) == keys and all(v > 0 for v in parts.values()), parts
+    print_neural(parts, write_ms=2.0)
+    out = capsys.readouterr().out
+    for label in ("keypoint maths", "warp + decoder", "paste-back", "writing", "ours, without"):
+        assert label in out
