@@ -70,6 +70,13 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         "this engine, from inputs with these hashes)",
     )
     p.add_argument(
+        "--no-watermark",
+        dest="watermark",
+        action="store_false",
+        help="do not hide the take's identity in the face of every frame (an invisible "
+        "watermark that `verify` reads back after re-encoding, halving or cropping)",
+    )
+    p.add_argument(
         "--label",
         action="store_true",
         help='draw a small "AI-generated" label in a corner of every frame, away from the face',
@@ -89,6 +96,7 @@ def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Se
         output=args.output,
         credentials=args.credentials,
         label=args.label,
+        watermark=args.watermark,
     )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
-from ..marks.apply import marked
+from ..marks.apply import marked, watermark_payload
 from ..motion.track import MotionTrack
 from ..runtime.factory import open_stages
 from ..runtime.packs import sha256_file
@@ -130,7 +130,10 @@ def rerender(
             raise output_error(take.staging / "x", exc) from exc
 
         text = provenance("Synthetic talking-head video frame (re-rendered from edited motion).")
-        renderer, still = marked(renderer, pixels, face, settings.label)
+        # Re-marked only when the take was marked (a take made before watermarks was not).
+        marked_take = settings.watermark and record.extra.get("watermark")
+        payload = watermark_payload(record) if marked_take else None
+        renderer, still = marked(renderer, pixels, face, settings.label, payload)
         targets = outputs.open_targets(take.staging, settings, renderer, still, crop, text)
 
         def on_frame(k: int, i: int) -> None:

@@ -38,6 +38,8 @@ class Settings:
     credentials: bool = True
     # A visible "AI-generated" label in a corner away from the face; see core/marks/label.py.
     label: bool = False
+    # An invisible watermark (the take's identity) in every frame's face; core/marks.
+    watermark: bool = True
 
     @property
     def seed(self) -> int:
