@@ -242,7 +242,10 @@ def _watermark_line(path: Path) -> tuple[str, bool]:
     """(a line saying what the invisible watermark says, whether one was read)."""
     from .marks.watermark_read import read_file
 
-    result = read_file(path)
+    try:
+        result = read_file(path)
+    except VasaError as exc:  # e.g. a frame whose picture was damaged after signing
+        return f"watermark: not read ({exc})", False
     if result.payload is None:
         return "watermark: none found", False
     frames = (

@@ -218,3 +218,34 @@ def test_label_switch(tmp_path, offline):
         frame = cv2.cvtColor(cv2.imread(str(tmp_path / "t" / "frames" / name)), cv2.COLOR_BGR2RGB)
         assert np.array_equal(frame[y0:y1, x0:x1], expected(image.copy())[y0:y1, x0:x1])
     assert Settings().label is False  # off unless asked for
+
+
+def test_sign_frames_switch(tmp_path, offline, capsys):
+    """--sign-frames: every PNG frame of the take carries a valid manifest with the take's
+    facts; a frame changed afterwards reads as changed; verify also reads its watermark."""
+    audio, rate = soundfile.read(SAMPLE_AUDIO)
+    voice = tmp_path / "voice.wav"
+    soundfile.write(voice, audio[: rate // 2], rate)
+    args = generate_args(SAMPLE_IMAGE, voice, tmp_path / "t", "--quiet", "--fps", "10")
+    assert cli_main([*args, "--sign-frames"]) == 0
+    run = json.loads((tmp_path / "t" / "run.json").read_text())
+    assert run["settings"]["sign_frames"] is True
+    frames = sorted((tmp_path / "t" / "frames").glob("*.png"))
+    assert len(frames) == 5
+    facts = take_facts(run)
+    for frame in frames:
+        cred = read_credentials(frame)
+        assert cred.state == "valid", cred.problems
+        assert cred.take_id == facts.take_id and cred.source_type == SOURCE_TYPE
+        assert cred.take["inputs_sha256"]["portrait"] == run["inputs"]["image"]["sha256"]
+    assert cli_main(["verify", str(frames[2])]) == 0
+    out = capsys.readouterr().out
+    assert "unchanged since it was signed" in out
+    assert f"take {run['watermark']['payload']}" in out
+    data = bytearray(frames[2].read_bytes())
+    data[data.find(b"IDAT") + 100] ^= 0x01
+    frames[2].write_bytes(bytes(data))
+    assert read_credentials(frames[2]).state == "changed"
+    assert cli_main(["verify", str(frames[2])]) == 1
+    assert Settings().sign_frames is False  # off unless asked for
+    assert offline == []

@@ -70,6 +70,12 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         "this engine, from inputs with these hashes)",
     )
     p.add_argument(
+        "--sign-frames",
+        action="store_true",
+        help="also sign every PNG/JPEG frame file with Content Credentials once the take is "
+        "complete (slow: about +30 %% at 512x512, +70 %% at 1080p)",
+    )
+    p.add_argument(
         "--no-watermark",
         dest="watermark",
         action="store_false",
@@ -97,6 +103,7 @@ def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Se
         credentials=args.credentials,
         label=args.label,
         watermark=args.watermark,
+        sign_frames=args.sign_frames,
     )
 
 

@@ -26,6 +26,7 @@ from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import read_portrait
 from ..marks.apply import marked, watermark_payload
+from ..marks.frame_credentials import sign_frames
 from ..motion.track import MotionTrack
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
@@ -265,6 +266,10 @@ def generate(
         status, error = "failed", None
         try:
             status = render_frames(renderer, track, range(n), targets, cancel, on_frame)
+            if status == "complete" and settings.sign_frames and settings.credentials:
+                report(1.0, "Signing the frames")
+                folders = [take.path / f for f in outputs.folders(settings.output)]
+                sign_frames(folders, record.to_json())
         except VasaError as exc:
             error = str(exc)
             raise

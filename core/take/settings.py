@@ -40,6 +40,8 @@ class Settings:
     label: bool = False
     # An invisible watermark (the take's identity) in every frame's face; core/marks.
     watermark: bool = True
+    # Content Credentials in every PNG/JPEG frame file too (costly: core/marks/frame_credentials).
+    sign_frames: bool = False
 
     @property
     def seed(self) -> int:
