@@ -9,7 +9,13 @@ from conftest import SAMPLE_IMAGE
 
 from core.face.portrait import load_image
 from core.motion.track import MotionTrack
-from core.quality.bench import neural_stages, print_neural
+from core.quality.bench import (
+    bench_floors,
+    bench_motion,
+    make_audio,
+    neural_stages,
+    print_neural,
+)
 from core.runtime.factory import open_stages
 from core.runtime.pack_init import init_pack
 from core.runtime.sessions import Runtime, RuntimeConfig
@@ -31,3 +37,16 @@ def test_neural_stages_time_each_part(tmp_path, capsys):
     out = capsys.readouterr().out
     for label in ("keypoint maths", "warp + decoder", "paste-back", "writing", "ours, without"):
         assert label in out
+
+
+def test_bench_binds_the_portrait_for_a_ditto_pack(tmp_path, capsys):
+    """Ditto's motion depends on the photo: the bench binds the portrait before its motion
+    (as a take does), in the render floors and in the motion timing."""
+    folder = standins.ditto_folder(tmp_path / "ditto")
+    init_pack(folder)
+    audio = make_audio(tmp_path / "voice.wav", 1.0)
+    floors = bench_floors(SAMPLE_IMAGE, audio, tmp_path / "floor", frames=3, pack=folder)
+    assert floors["pack_motion"] and floors["render_fps"] > 0 and "neural" in floors
+    times = bench_motion(runs=1, seconds=1.0, pack=folder)
+    assert times["DittoMotion"] > 0
+    assert "DittoMotion" in capsys.readouterr().out

@@ -6,8 +6,9 @@ on disk, peak memory, and the two limits of render + write measured alone on the
 (rendering without writing, writing without rendering: the write floor), so each run says
 how close it is to them. With ``--pack`` a neural pack renders (``make bench`` uses a
 LivePortrait stand-in pack): its per-frame cost is split into the networks and our own parts
-(keypoint maths, paste-back, writing), so the path's overhead shows apart from the weights.
-Benchmarks are reported, never asserted in tests.
+(keypoint maths, paste-back, writing), so the path's overhead shows apart from the weights;
+a pack that makes the motion itself (Ditto) has the portrait bound first, as a take does,
+and its motion timed too. Benchmarks are reported, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..stages import PortraitConditioned
 from ..take.generate import generate
 from ..take.settings import Settings
 
@@ -113,6 +115,8 @@ def run_bench(
         print_neural(floors["neural"], 1000.0 / floors["write_fps"])
     if not pack:
         bench_motion(runs)
+    elif floors["pack_motion"]:  # the pack makes the motion itself (Ditto): time it too
+        bench_motion(runs, seconds, pack)
     return 0
 
 
@@ -133,6 +137,8 @@ def bench_floors(
     pixels = read_portrait(image).pixels
     face = stages.face.analyze(pixels, image.name)
     samples = load_audio(audio)
+    if isinstance(stages.motion, PortraitConditioned):
+        stages.motion.bind_portrait(pixels, face)
     track = stages.motion.generate(compute_features(samples, 25.0), MotionSettings(), samples)
     renderer = stages.renderer(pixels, face)
     count = min(frames, track.n_frames)
@@ -152,7 +158,11 @@ def bench_floors(
         for i in range(count):
             writer.put(i + 1, kept[i % len(kept)])
     write_s = time.perf_counter() - t0
-    out_: dict = {"render_fps": count / render_s, "write_fps": count / write_s}
+    out_: dict = {
+        "render_fps": count / render_s,
+        "write_fps": count / write_s,
+        "pack_motion": isinstance(stages.motion, PortraitConditioned),
+    }
     from ..render.liveportrait import LivePortraitRenderer
 
     if isinstance(renderer, LivePortraitRenderer):
@@ -214,34 +224,46 @@ def print_neural(parts: dict[str, float], write_ms: float) -> None:
     )
 
 
-def bench_motion(runs: int = 3, seconds: float = 60.0) -> dict[str, float]:
-    """Motion alone for ``seconds`` of speech: acoustic time, phonetic real-time factor."""
+def bench_motion(
+    runs: int = 3, seconds: float = 60.0, pack: Path | None = None
+) -> dict[str, float]:
+    """Motion alone for ``seconds`` of speech: acoustic time, phonetic real-time factor.
+
+    With ``pack``, that pack's generator; one whose motion depends on the portrait (Ditto's)
+    is bound to the sample portrait first, as a take binds its own, and runs once per run
+    (``lipsync_mode`` steers only our own generator)."""
     from ..audio import compute_features, load_audio, phonemes
+    from ..face.portrait import read_portrait
     from ..motion.settings import MotionSettings
     from ..runtime.factory import open_stages
 
-    motion = open_stages().motion
+    stages = open_stages(pack)
+    motion = stages.motion
+    modes = {"acoustic": "acoustic"}
+    if phonemes.availability() is None:
+        modes["phonetic"] = "phonetic"
+    if isinstance(motion, PortraitConditioned):
+        pixels = read_portrait(SAMPLE_IMAGE).pixels
+        motion.bind_portrait(pixels, stages.face.analyze(pixels, SAMPLE_IMAGE.name))
+        modes = {type(motion).__name__: "acoustic"}
 
     with tempfile.TemporaryDirectory() as tmp:
         samples = load_audio(make_audio(Path(tmp) / "motion.wav", seconds))
     t0 = time.perf_counter()
     features = compute_features(samples, 25.0)
     out = {"features": time.perf_counter() - t0}
-    modes = ["acoustic"] + (["phonetic"] if phonemes.availability() is None else [])
     print(
         f"motion, {seconds:.0f} s of speech (median of {runs}; audio features took "
         f"{out['features'] * 1000:.1f} ms once, not included):"
     )
-    for mode in modes:
+    for label, mode in modes.items():
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
             motion.generate(features, MotionSettings(lipsync_mode=mode), samples)
             times.append(time.perf_counter() - t0)
-        out[mode] = statistics.median(times)
-        print(
-            f"  {mode:<16}{out[mode] * 1000:9.1f} ms  (real-time factor {out[mode] / seconds:.3f})"
-        )
+        out[label] = took = statistics.median(times)
+        print(f"  {label:<16}{took * 1000:9.1f} ms  (real-time factor {took / seconds:.3f})")
     return out
 
 
