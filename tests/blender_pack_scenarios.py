@@ -4,7 +4,8 @@
 
 Neural packs in the extension: the preferences' Add Model Pack Folder on a folder of
 LivePortrait stand-in files (tests/neural_standins.py) and on broken ones, then Generate on
-an image plane with the pack selected.
+an image plane with the pack selected; Generate with a Ditto stand-in pack, its lp_ curves,
+and Re-render of an edited one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import neural_standins as standins
 from blender_scenarios import (
     MODULE,
     FakeLayout,
+    digests,
     draw_panels,
     ext,
     install,
@@ -96,7 +98,76 @@ def neural_generate(zip_path: str, work: Path, args: dict) -> dict:
     }
 
 
-SCENARIOS = {f.__name__: f for f in (neural_generate,)}
+def ditto_generate(zip_path: str, work: Path, args: dict) -> dict:
+    """Generate with a Ditto stand-in pack on an image plane: the take's lp_exp_* channels
+    keyed as curves (signed values, soft limits, their own group); then one lp_ curve
+    edited on a few keys and Re-rendered."""
+    import numpy as np
+
+    install(zip_path)
+    compat = ext("vasa_blender.compat")
+    folder = standins.ditto_folder(work / "ditto_pack")
+    added, errors = _add(folder)
+    scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
+    state = scene.talking_head
+    state.pack = str(folder)
+    bpy.ops.talking_head.generate()
+    take = state.takes[0]
+    info = take_info(scene, take)
+    take_folder = Path(info["folder"])
+    record = json.loads((take_folder / "run.json").read_text())
+    track = ext("core.motion.track").MotionTrack.load(take_folder / "motion.npz")
+    ctrl = take.controller
+    lp = [name for name in track.channels if name.startswith("lp_")]
+    # The property as the animation system sets it at a frame (clamped to its hard range).
+    evaluated: dict[str, list[float]] = {name: [] for name in lp}
+    for i in range(track.n_frames):
+        scene.frame_set(take.frame_start + i)
+        for name in lp:
+            evaluated[name].append(float(ctrl[name]))
+    ui = {name: ctrl.id_properties_ui(name).as_dict() for name in lp}
+    # The animator pushes the lp_ channel that moves most past its generated range on a
+    # few keys (key and handles, so the frames between keys keep their values).
+    edited = max(lp, key=lambda name: float(np.ptp(track[name])))
+    curve = compat.find_fcurve(ctrl, f'["{edited}"]')
+    low = float(track[edited].min())
+    for k in args["lp_keys"]:
+        point = curve.keyframe_points[k]
+        point.co.y = point.handle_left.y = point.handle_right.y = low - 0.04
+    curve.update()
+    before = digests(str(take_folder))
+    bpy.ops.talking_head.rerender()
+    after = digests(str(take_folder))
+    again = ext("core.motion.track").MotionTrack.load(take_folder / "motion.npz")
+    return {
+        "added": added,
+        "errors": errors,
+        "record": {
+            "status": record["status"],
+            "pack": record["pack"],
+            "frames_written": record["frames_written"],
+            "n_frames": record["n_frames"],
+            "generator": record.get("motion", {}).get("generator"),
+        },
+        "take": {k: info[k] for k in ("n_frames", "frame_start")},
+        "channels": list(track.channels),
+        "values": {name: [float(v) for v in track[name]] for name in lp},
+        "curves": {name: info["controller"]["curves"][f'["{name}"][0]'] for name in lp},
+        "evaluated": evaluated,
+        "ui": {
+            name: {k: float(v) for k, v in d.items() if k in ("min", "max", "soft_min", "soft_max")}
+            for name, d in ui.items()
+        },
+        "edited": edited,
+        "edited_value": low - 0.04,
+        "edited_after": [float(v) for v in again[edited]],
+        "before": before,
+        "after": after,
+        "status": state.status,
+    }
+
+
+SCENARIOS = {f.__name__: f for f in (neural_generate, ditto_generate)}
 
 
 if __name__ == "__main__":

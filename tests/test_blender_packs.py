@@ -2,7 +2,9 @@
 preferences' Add Model Pack Folder runs the pack check (one sentence per bad file, nothing
 listed), writes pack.toml for a folder of LivePortrait stand-in files and lists it, the panel
 shows the pack's license, and Generate with that pack makes its take with the LivePortrait
-renderer. Scenarios: tests/blender_pack_scenarios.py."""
+renderer. With a Ditto stand-in pack, the take's signed lp_exp_* channels are keyed as
+curves in their own group without being clamped, and an edited one re-renders its frames.
+Scenarios: tests/blender_pack_scenarios.py."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import importlib.util
 from pathlib import Path
 
 import blender_runner
+import numpy as np
 import pytest
 import soundfile as sf
 from blender_runner import build_extension_zip
@@ -27,13 +30,33 @@ SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
 
 
 @pytest.fixture(scope="module")
-def neural(tmp_path_factory) -> dict:
-    zip_path = build_extension_zip(tmp_path_factory.mktemp("dist"))
+def zip_path(tmp_path_factory) -> Path:
+    return build_extension_zip(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
     clip = tmp_path_factory.mktemp("audio") / "one_second.wav"
     sf.write(clip, load_audio(SAMPLE_AUDIO)[:SAMPLE_RATE], SAMPLE_RATE)
+    return clip
+
+
+@pytest.fixture(scope="module")
+def neural(tmp_path_factory, zip_path, clip) -> dict:
     work = tmp_path_factory.mktemp("neural")
     return blender_runner.run_scenario(
         SCENARIOS, "neural_generate", zip_path, work, image=SAMPLE_IMAGE, audio=clip
+    )
+
+
+LP_KEYS = [4, 5, 6]  # the 0-based keys (take frames) whose lp_ value the animator edits
+
+
+@pytest.fixture(scope="module")
+def ditto(tmp_path_factory, zip_path, clip) -> dict:
+    work = tmp_path_factory.mktemp("ditto")
+    return blender_runner.run_scenario(
+        SCENARIOS, "ditto_generate", zip_path, work, image=SAMPLE_IMAGE, audio=clip, lp_keys=LP_KEYS
     )
 
 
@@ -83,3 +106,38 @@ def test_generate_with_a_liveportrait_pack_renders_with_the_neural_renderer(neur
     for model in ("appearance_feature_extractor", "motion_extractor", "warping_spade"):
         assert record["providers"][f"lp_pack/{model}.onnx"]["provider"] == "CPU"
     assert neural["take"]["provider"].startswith("CPU")
+
+
+def test_generate_with_a_ditto_pack_keys_signed_lp_curves(ditto):
+    assert ditto["added"] == "FINISHED" and ditto["errors"] == []
+    record = ditto["record"]
+    assert record["status"] == "complete" and record["pack"]["profile"] == "ditto"
+    assert record["frames_written"] == record["n_frames"] == ditto["take"]["n_frames"] == 12
+    lp = [name for name in ditto["channels"] if name.startswith("lp_exp_")]
+    assert len(lp) == 33
+    values = np.array([ditto["values"][name] for name in lp])
+    assert values.min() < 0 < values.max()  # signed offsets, as generated
+    frames = ditto["take"]["frame_start"] + np.arange(12)
+    for name in lp:
+        curve = ditto["curves"][name]
+        assert curve["group"] == "LivePortrait"
+        np.testing.assert_allclose(curve["frames"], frames)
+        np.testing.assert_allclose(curve["values"], ditto["values"][name], atol=1e-6)
+        # What the animation system sets on the property at each frame: not clamped.
+        np.testing.assert_allclose(ditto["evaluated"][name], ditto["values"][name], atol=1e-6)
+        ui = ditto["ui"][name]
+        assert ui["soft_min"] == pytest.approx(-0.05) and ui["soft_max"] == pytest.approx(0.05)
+        assert ui["min"] <= -1.0 and ui["max"] >= 1.0
+
+
+def test_an_edited_lp_curve_rerenders_the_changed_frames(ditto):
+    edited = ditto["edited"]
+    expected = np.array(ditto["values"][edited])
+    expected[LP_KEYS] = ditto["edited_value"]
+    assert ditto["edited_value"] < 0
+    np.testing.assert_allclose(ditto["edited_after"], expected, atol=1e-6)
+
+    def differ(a, b):  # 0-based frames whose file changed (frame_000000 holds frame 1)
+        return sorted(int(n[6:12]) - 1 for n in a if a[n] != b[n] and n[6:12] != "000000")
+
+    assert differ(ditto["before"], ditto["after"]) == LP_KEYS

@@ -1,7 +1,8 @@
 """MotionTrack <-> animation curves on a controller Empty.
 
 Every channel becomes a keyframed custom property on the controller (ARKit names, degrees
-for angles), one key per video frame, written in bulk with ``foreach_set``. The head pose is
+for angles; a Ditto take's signed ``lp_exp_*`` keypoint offsets too, in a group of their
+own), one key per video frame, written in bulk with ``foreach_set``. The head pose is
 also keyed on the Empty's rotation so it can be posed with the rotate gizmo:
 X = -pitch, Y = roll, Z = yaw (viewed from the front, as the plane is seen), in radians.
 
@@ -30,7 +31,12 @@ GROUPS = (
     ("brow", "Brows"),
     ("jaw", "Mouth"),
     ("mouth", "Mouth"),
+    ("lp_", "LivePortrait"),
 )
+# Ditto's lp_exp_KK_A channels: signed keypoint offsets from the photo's expression, about
+# +-0.05. Their sliders span that; the hard range is wide (+-10 keypoint units, far past any
+# face), so neither a generated nor an edited value is clamped when the curves play.
+LP_PREFIX = "lp_"
 TOLERANCE = 1e-4
 
 
@@ -52,6 +58,14 @@ def _ui_range(name: str) -> dict:
         return {"soft_min": -0.5, "soft_max": 0.5, "description": f"{name} in face widths"}
     if name == "head_scale":
         return {"soft_min": 0.5, "soft_max": 1.5, "description": "head distance, 1 = photo"}
+    if name.startswith(LP_PREFIX):
+        return {
+            "min": -10.0,
+            "max": 10.0,
+            "soft_min": -0.05,
+            "soft_max": 0.05,
+            "description": f"{name}: keypoint offset from the photo's expression (LivePortrait)",
+        }
     return {"min": 0.0, "max": 1.0, "description": f"ARKit {name}, 0..1"}
 
 
