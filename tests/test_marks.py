@@ -76,11 +76,15 @@ def test_video_credentials_read_back(take, offline, capsys):
     assert cred.take["inputs_sha256"]["voice"] == run["inputs"]["audio"]["sha256"]
     assert cred.take["model_pack"]["name"] == run["pack"]["name"]
     assert cred.take_id == facts.take_id
+    # The manifest names the watermark the frames carry; verify reads both and compares.
+    assert run["watermark"]["payload"] == facts.watermark
+    assert cred.watermark_payload == cred.take["watermark_payload"] == facts.watermark
     assert (take / "data" / "talking-head" / "credentials" / CHAIN_FILE).is_file()
     assert cli_main(["verify", str(take / "take.mp4")]) == 0
     out = capsys.readouterr().out
     assert "AI-generated" in out and "unchanged since it was signed" in out
     assert "unverified signer" in out
+    assert f"credentials and watermark: agree (take {facts.watermark})" in out
     assert offline == []
 
 
@@ -116,6 +120,51 @@ def test_frame_signed_and_changed(take, offline, tmp_path):
     cv2.imwrite(str(jpeg), cv2.imread(str(take / "take" / "frames" / "frame_000001.png")))
     signer.sign_file(jpeg)
     assert read_credentials(jpeg).state == "valid"
+    assert offline == []
+
+
+def test_verify_cross_checks_manifest_and_watermark(take, offline, tmp_path, capsys):
+    """The payload the credentials name against the one read from the picture: another
+    take's payload is reported as a disagreement (exit 1), an unmarked picture under
+    credentials that name one as unread, credentials that name none as such."""
+    from dataclasses import replace
+
+    from core.marks.verify import verify_file, verify_take
+
+    facts = take_facts(json.loads((take / "take" / "run.json").read_text()))
+    assert facts.watermark is not None
+    other = "f" * len(facts.watermark) if facts.watermark != "f" * 10 else "0" * 10
+    cases = {
+        "agree": (take / "take" / "frames" / "frame_000003.png", facts, 0),
+        "disagree": (
+            take / "take" / "frames" / "frame_000003.png",
+            replace(facts, watermark=other),
+            1,
+        ),
+        "no watermark read": (SAMPLE_IMAGE, facts, 0),
+        "credentials name none": (SAMPLE_IMAGE, replace(facts, watermark=None), 0),
+    }
+    for name, (source, case_facts, code) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.png"
+        shutil.copy(source, path)
+        Signer(signing_key(), case_facts).sign_file(path)
+        result = verify_file(path)
+        assert result.credentials.state == "valid", result.credentials.problems
+        assert result.agreement == name and result.code == code, name
+        assert cli_main(["verify", str(path)]) == code
+        out = capsys.readouterr().out
+        assert "credentials and watermark: " in out
+    assert (
+        "credentials and watermark: DISAGREE"
+        in verify_file(tmp_path / "disagree.png").agreement_line()
+    )
+    assert other in verify_file(tmp_path / "disagree.png").agreement_line()
+    # A take's folder (the panel's Verify Take): its middle frame, and run.json's payload.
+    checked = verify_take(take / "take")
+    assert checked.path.name == "frame_000006.png" and checked.credentials.state == "none"
+    assert checked.watermark == checked.recorded == facts.watermark and checked.code == 0
+    assert f"run.json: watermark payload {facts.watermark} (matches" in checked.lines()[-1]
+    assert verify_take(take / "take", frame=99).path.name == "frame_000010.png"
     assert offline == []
 
 

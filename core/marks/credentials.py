@@ -3,8 +3,10 @@
 Made with the official ``c2pa-python`` bindings (c2pa-rs). Each manifest says the file is
 AI-generated (IPTC digital source type ``trainedAlgorithmicMedia`` on a ``c2pa.created``
 action), which engine and version made it, with which model pack, and the sha256 of the
-source portrait and voice (never the inputs themselves), plus the take's watermark payload
-so a verifier can match the two. Signing and reading never use the network: no timestamp
+source portrait and voice (never the inputs themselves), plus the payload of the invisible
+watermark in the take's frames (``watermark_payload``, when the take is watermarked), so
+``verify`` can check that what the picture carries is what the credentials say
+(``core/marks/verify.py``). Signing and reading never use the network: no timestamp
 authority, no remote manifests, no OCSP.
 """
 
@@ -40,6 +42,7 @@ class TakeFacts:
     pack: Mapping[str, str]  # name, profile
     inputs: Mapping[str, str]  # role ("portrait", "voice") -> sha256 hex
     created: str  # ISO 8601 UTC
+    watermark: str | None = None  # the frames' watermark payload (hex); None: not marked
 
 
 def manifest_definition(facts: TakeFacts, title: str, mime: str) -> dict[str, Any]:
@@ -67,16 +70,25 @@ def manifest_definition(facts: TakeFacts, title: str, mime: str) -> dict[str, An
             },
             {
                 "label": TAKE_LABEL,
-                "data": {
-                    "engine": agent,
-                    "model_pack": dict(facts.pack),
-                    "inputs_sha256": dict(facts.inputs),
-                    "take_id": facts.take_id,
-                    "created": facts.created,
-                },
+                "data": take_assertion(facts, agent),
             },
         ],
     }
+
+
+def take_assertion(facts: TakeFacts, agent: dict[str, str]) -> dict[str, Any]:
+    """Our assertion's data: engine, pack, input hashes, take id and, for a watermarked
+    take, the watermark's payload (absent when the frames carry none)."""
+    data: dict[str, Any] = {
+        "engine": agent,
+        "model_pack": dict(facts.pack),
+        "inputs_sha256": dict(facts.inputs),
+        "take_id": facts.take_id,
+        "created": facts.created,
+    }
+    if facts.watermark:
+        data["watermark_payload"] = facts.watermark
+    return data
 
 
 def _context(signer=None):
@@ -148,6 +160,13 @@ class Credentials:
     @property
     def take_id(self) -> str | None:
         value = self.take.get("take_id")
+        return str(value) if value else None
+
+    @property
+    def watermark_payload(self) -> str | None:
+        """The watermark payload the credentials name (None: a take without a watermark,
+        or credentials made before the payload was recorded)."""
+        value = self.take.get("watermark_payload")
         return str(value) if value else None
 
 
@@ -235,7 +254,9 @@ def _summarise(store: dict[str, Any]) -> Credentials:
 
 def take_facts(run: Mapping[str, Any]) -> TakeFacts:
     """A take's facts from its ``run.json`` object: the take's identity is a hash of what
-    made it (inputs, settings, start time), so two takes never share one."""
+    made it (inputs, settings, start time), so two takes never share one; the watermark
+    payload is the one run.json records (``watermark.payload``, present when the take's
+    frames are watermarked)."""
     import hashlib
 
     inputs = run.get("inputs", {}) or {}
@@ -246,6 +267,7 @@ def take_facts(run: Mapping[str, Any]) -> TakeFacts:
         if isinstance(v, dict) and v.get("sha256")
     }
     pack = run.get("pack") or {}
+    mark = run.get("watermark") or {}
     identity = json.dumps(
         [hashes, run.get("settings"), run.get("started_at"), run.get("seed")], sort_keys=True
     )
@@ -254,4 +276,5 @@ def take_facts(run: Mapping[str, Any]) -> TakeFacts:
         pack={k: str(pack[k]) for k in ("name", "profile") if k in pack},
         inputs=hashes,
         created=str(run.get("started_at") or ""),
+        watermark=str(mark["payload"]) if mark.get("payload") else None,
     )

@@ -1,0 +1,203 @@
+"""Verifying a file or a take: its Content Credentials, its watermark, and whether they agree.
+
+Shared by ``python -m core verify`` and the Blender panel's *Verify Take*: plain data and
+lines of text, no printing and no ``bpy``. The credentials (C2PA manifest) name the payload
+of the watermark the take's frames carry; the watermark is read from the picture itself, so
+the two are compared: "agree" when the picture carries the payload the credentials name,
+"DISAGREE" when it carries another (the manifest and the picture come from different
+takes), and when either is missing, which one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import ENGINE_NAME
+from ..errors import MarkError, VasaError
+from .credentials import MIME, SOURCE_TYPE, Credentials, read_credentials
+
+# Exit status of ``verify`` by state: 0 intact (or no credentials but a watermark read), 1
+# changed after signing, a broken signature, or credentials and watermark that disagree; 3
+# neither credentials nor a watermark (2, a file that cannot be read, is the CLI's).
+CODES = {"valid": 0, "changed": 1, "invalid": 1, "none": 3}
+
+
+@dataclass
+class Verification:
+    """What one file says about itself."""
+
+    path: Path
+    credentials: Credentials
+    watermark: str | None = None  # the payload read from the picture
+    watermark_note: str = "none found"  # how it was read, or why not
+    watermark_frames: tuple[int, int] = (0, 0)  # (frames found, frames read) of a video
+    confidence: float = 0.0
+    recorded: str | None = None  # the payload the take's run.json records (a take only)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agreement(self) -> str:
+        """The credentials' watermark payload against the picture's: "agree", "disagree",
+        "no watermark read", "credentials name none" or "no credentials"."""
+        named = self.credentials.watermark_payload
+        if self.credentials.state == "none":
+            return "no credentials"
+        if named is None:
+            return "credentials name none"
+        if self.watermark is None:
+            return "no watermark read"
+        return "agree" if named == self.watermark else "disagree"
+
+    @property
+    def code(self) -> int:
+        """The exit status ``verify`` gives (see CODES)."""
+        if self.credentials.state == "none":
+            return 0 if self.watermark else CODES["none"]
+        if self.agreement == "disagree":
+            return 1
+        return CODES[self.credentials.state]
+
+    @property
+    def verdict(self) -> str:
+        """One short sentence: what the file is, for a report line."""
+        state = self.credentials.state
+        if self.agreement == "disagree":
+            return "credentials and watermark DISAGREE"
+        if state == "none":
+            return (
+                f"watermark read (take {self.watermark}), no Content Credentials"
+                if self.watermark
+                else "neither Content Credentials nor a watermark"
+            )
+        return _STATE_TEXT[state]
+
+    def lines(self) -> list[str]:
+        """What ``verify`` prints, one fact a line."""
+        cred = self.credentials
+        mark = self.watermark_line()
+        if cred.state == "none":
+            return [f"{self.path}: no Content Credentials", mark, *self._recorded_line()]
+        signer = cred.signer
+        if cred.unverified_signer:
+            signer += " (unverified signer: no trust list knows it)"
+        kind = (
+            "AI-generated (trainedAlgorithmicMedia)"
+            if cred.source_type == SOURCE_TYPE
+            else (cred.source_type or "not stated")
+        )
+        out = [
+            f"file: {self.path}",
+            f"signed by: {signer}",
+            f"made: {cred.signed_at or 'unknown'}",
+            f"made with: {cred.generator or 'unknown'}",
+            f"source type: {kind}",
+        ]
+        take = cred.take
+        if take:
+            pack = take.get("model_pack") or {}
+            out.append(f"model pack: {pack.get('name', '?')} ({pack.get('profile', '?')})")
+            for role, digest in (take.get("inputs_sha256") or {}).items():
+                out.append(f"{role} sha256: {digest}")
+            out.append(f"take: {take.get('take_id', '?')}")
+        detail = f" ({', '.join(cred.problems)})" if cred.problems else ""
+        out.append(f"content: {_STATE_TEXT[cred.state]}{detail}")
+        out.append(mark)
+        out.append(self.agreement_line())
+        out.extend(self._recorded_line())
+        return out
+
+    def watermark_line(self) -> str:
+        if self.watermark is None:
+            return f"watermark: {self.watermark_note}"
+        found, read = self.watermark_frames
+        frames = f" in {found} of {read} frames" if self.path.suffix.lower() == ".mp4" else ""
+        return (
+            f"watermark: AI-generated by {ENGINE_NAME}, take {self.watermark}{frames} "
+            f"(confidence {self.confidence:.2f})"
+        )
+
+    def agreement_line(self) -> str:
+        named = self.credentials.watermark_payload
+        return {
+            "agree": f"credentials and watermark: agree (take {named})",
+            "disagree": f"credentials and watermark: DISAGREE (the credentials name take "
+            f"{named}, the picture carries take {self.watermark})",
+            "no watermark read": f"credentials and watermark: the credentials name take "
+            f"{named}, but no watermark was read from the picture",
+            "credentials name none": "credentials and watermark: the credentials name no "
+            "watermark (a take made without one, or credentials made before they named it)",
+            "no credentials": "",
+        }[self.agreement]
+
+    def _recorded_line(self) -> list[str]:
+        if self.recorded is None:
+            return []
+        if self.watermark is None:
+            return [f"run.json: watermark payload {self.recorded}"]
+        same = "matches" if self.recorded == self.watermark else "DIFFERS from"
+        return [f"run.json: watermark payload {self.recorded} ({same} the picture's)"]
+
+
+_STATE_TEXT = {
+    "valid": "unchanged since it was signed",
+    "changed": "CHANGED after it was signed",
+    "invalid": "signature or manifest INVALID",
+}
+
+
+def verify_file(path: Path) -> Verification:
+    """Read ``path``'s credentials and watermark. MarkError when it is not a readable PNG,
+    JPEG or MP4 file; a picture the watermark reader cannot decode is reported, not
+    raised (e.g. a frame damaged after signing)."""
+    from .watermark_read import read_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise MarkError(f"{path} is not a file; give a PNG or JPEG frame or an MP4 video.")
+    out = Verification(path, read_credentials(path))
+    try:
+        result = read_file(path)
+    except VasaError as exc:
+        out.watermark_note = f"not read ({exc})"
+        return out
+    if result.payload is not None:
+        out.watermark = result.payload
+        out.confidence = result.confidence
+        out.watermark_frames = (result.frames_found, result.frames_read)
+    return out
+
+
+def take_file(folder: Path, frame: int | None = None) -> Path:
+    """The file of a take that *Verify Take* reads: frame ``frame`` (1-based; clamped to the
+    take) of its frames/, or its middle frame when None. MarkError when it has none
+    that can carry credentials (an OpenEXR take: verify an MP4 made from it instead)."""
+    frames = sorted(
+        p
+        for p in (Path(folder) / "frames").glob("frame_*")
+        if MIME.get(p.suffix.lower()) in ("image/png", "image/jpeg")
+        and p.stem != "frame_000000"  # the hold frame Blender shows before the take
+    )
+    if not frames:
+        raise MarkError(
+            f"{folder} has no PNG or JPEG frames to verify; verify a PNG, JPEG or MP4 made "
+            "from the take with python -m core verify."
+        )
+    index = len(frames) // 2 if frame is None else min(max(frame, 1), len(frames)) - 1
+    return frames[index]
+
+
+def verify_take(folder: Path, frame: int | None = None) -> Verification:
+    """Verify one frame of the take in ``folder`` (``take_file``), with the watermark
+    payload its run.json records."""
+    folder = Path(folder)
+    out = verify_file(take_file(folder, frame))
+    try:
+        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        run = {}
+    out.recorded = (run.get("watermark") or {}).get("payload")
+    out.extra["watermark_on"] = bool((run.get("settings") or {}).get("watermark"))
+    return out
