@@ -35,7 +35,10 @@ def known_track() -> MotionTrack:
     track["head_yaw"] = 12 * np.sin(2 * np.pi * t / 2.2)
     track["head_pitch"] = 8 * np.sin(2 * np.pi * t / 1.3 + 1.0)
     track["head_roll"] = 7 * np.sin(2 * np.pi * t / 1.7 + 2.0)
-    track["jawOpen"] = 0.4 * (1 - np.cos(2 * np.pi * t / 0.9))
+    # Up to 0.5, talking's range (real talkers' p90 is about 0.4): above it the landmark
+    # model's reading of a rendered mouth levels off near 0.17 face widths, so wider
+    # openings cannot be read back (nor the pitch beside them: see docs/capture.md).
+    track["jawOpen"] = 0.25 * (1 - np.cos(2 * np.pi * t / 0.9))
     blink = np.zeros(N)
     for start in (10, 33):
         blink[start : start + 4] = (0.6, 1.0, 1.0, 0.6)

@@ -12,6 +12,7 @@ from conftest import portrait_path
 from core.face import regions as fr
 from core.face.portrait import load_image
 from core.render.interior import THROAT_AT, mouth_layers
+from core.render.mouth import JAW_DROP, jaw_response
 from core.render.overlays import Overlay
 from core.render.tones import polygon_pixels, to_lab
 from core.render.warp import WarpRenderer
@@ -98,7 +99,9 @@ def test_interior_darkens_towards_the_throat(meter, name):
         pts = np.stack([np.interp(half, np.arange(k), line[:, i]) for i in (0, 1)], 1)
         lum = _along(frame, pts)
         assert np.diff(lum).max() < 1.5, np.round(lum, 1)
-        assert lum[-1] < lum[0] - 8
+        # Relative: the interior is near black (a lip-toned gap reads as lip to the
+        # landmark model, core/render/tones.py), so the throat is at most half as light.
+        assert lum[-1] < 0.5 * lum[0] and lum[0] > 4, np.round(lum, 1)
 
 
 def _layers(renderer: WarpRenderer, jaw: float):
@@ -135,8 +138,8 @@ def _centroid_y(mask: np.ndarray, box: tuple[int, int, int, int]) -> float:
 def test_teeth_move_with_their_jaw(meter):
     """Opening further: the lower teeth drop with the jaw, the upper stay with the lip."""
     image, renderer = _renderer(meter, "sad.png")
-    a, b = _layers(renderer, 0.7), _layers(renderer, 0.95)
-    drop = 0.25 * 0.13 * renderer.deformer.fh  # mouth.JAW_DROP
+    a, b = _layers(renderer, 0.6), _layers(renderer, 0.95)
+    drop = (jaw_response(0.95) - jaw_response(0.6)) * JAW_DROP * renderer.deformer.fh
     lower = _centroid_y(b.lower, b.box) - _centroid_y(a.lower, a.box)
     upper = _centroid_y(b.upper, b.box) - _centroid_y(a.upper, a.box)
     assert 0.6 * drop < lower < 1.4 * drop

@@ -49,8 +49,10 @@ def test_zero_motion_reproduces_source(setup):
 def test_open_jaw_opens_mouth_measured(setup, analyzer):
     image, face, renderer = setup
     before = _mouth_opening(analyzer.measure(image))
-    half = _mouth_opening(analyzer.measure(renderer.render({"jawOpen": 0.5})))
-    full = _mouth_opening(analyzer.measure(renderer.render({"jawOpen": 0.8})))
+    # Speech's range (talkers' jawOpen p90 is about 0.4): above it the landmark model's
+    # reading of a rendered mouth levels off near 0.17 face widths.
+    half = _mouth_opening(analyzer.measure(renderer.render({"jawOpen": 0.15})))
+    full = _mouth_opening(analyzer.measure(renderer.render({"jawOpen": 0.45})))
     # (The astronaut already smiles with parted lips and her upper teeth showing: they stay
     # whole on her upper lip, the mouth's shadow below them.)
     assert half > before + 0.012

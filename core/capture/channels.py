@@ -16,9 +16,13 @@ import numpy as np
 
 from ..face.measure import FEATURES
 from ..motion.track import STANDARD_CHANNELS, MotionTrack
+from ..render.mouth import jaw_for_share
 
-JAW_GAP = 0.12  # inner-lip gap (face widths) the renderer opens at jawOpen 1
-CHIN_DROP = 0.095  # nose-to-chin growth (face widths) at jawOpen 1
+# Inner-lip gap and nose-to-chin growth (face widths) per unit of the renderer's
+# ``jaw_response`` (measured on speech's openings, jawOpen 0.2-0.4: above them the landmark
+# model's reading of a rendered gap levels off near 0.15).
+JAW_GAP = 0.2
+CHIN_DROP = 0.15
 SEALED_GAP = 0.01  # lips count as sealed below this gap over the reference's
 CLOSED_SHARE = 0.4  # a shut eye reads at this share of its open level (lid gap / width)
 OPEN_PERCENTILE = 90  # an eye's open level: this percentile of its opening over the clip
@@ -111,8 +115,8 @@ def to_track(values: np.ndarray, fps: float) -> MotionTrack:
 
     # Mouth, against the reference (first) frame: row 0 of the features.
     gap = f("mouth") - f("mouth")[0]
-    jaw = _unit(gap / JAW_GAP)
-    chin = _unit((f("chin") - f("chin")[0]) / CHIN_DROP)
+    jaw = jaw_for_share(gap / JAW_GAP)
+    chin = jaw_for_share((f("chin") - f("chin")[0]) / CHIN_DROP)
     sealed = (gap < SEALED_GAP) & (chin > 0.05)  # jaw down behind closed lips
     close = np.where(sealed, np.minimum(chin, 0.3), 0.0)
     track["jawOpen"] = np.where(sealed, close, jaw)

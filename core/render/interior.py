@@ -32,8 +32,8 @@ UPPER_REACH = 0.45
 LOWER_REACH = 0.22
 # Lower teeth and tongue show only once the jaw opens past the first value (the share of a
 # full opening) and are whole past the second.
-LOWER_TEETH_OPEN = (0.4, 0.75)
-TONGUE_OPEN = (0.35, 0.8)
+LOWER_TEETH_OPEN = (0.55, 0.85)
+TONGUE_OPEN = (0.5, 0.9)
 TONGUE_HEIGHT = 0.4  # the tongue's back rises this share of the gap in the middle
 TONGUE_HALF_WIDTH = 0.7  # half mouth widths
 # The throat: where across the gap it is (0 top, 1 bottom), and how dark it gets (the

@@ -24,17 +24,49 @@ from .interior import TeethSizes
 from .tones import PhotoTeeth
 
 # Jaw: the chin and lower lip drop this share of the face height at jawOpen = 1, the upper
-# lip rises a little; mouthPress thins each lip by PRESS_THIN face heights.
-JAW_DROP = 0.13
+# lip rises a little; mouthPress thins each lip by PRESS_THIN face heights. In between the
+# drop follows ``jaw_response`` (1 - (1 - jawOpen)^JAW_CURVE): speech's openings (jawOpen
+# 0.1-0.4, as ARKit captures of talkers and our lip sync have them) open as wide as real
+# talkers' lips part (inner-lip gap p90 0.15-0.17 face widths on d10/d12, issue 11), while
+# jawOpen 1 stays a drop the warp draws without folding.
+JAW_DROP = 0.22
+JAW_CURVE = 2.0
 UPPER_LIP_RISE = 0.012
 JAW_STEP_PX = 0.8  # the lips part over this many pixels
 LENS_CORNER = 0.25  # share of the jaw's drop at the mouth corners (the opening is a lens)
+CHEEK_SPREAD = 3.0  # past the corners the step widens by this per pixel outside them
+LIP_FADE = 0.35  # below the lower lip the drop evens out over this share of the face height
+# Below the chin the drop fades out over this share of the face height: the skin there
+# takes up the chin's drop, at most 1.5 JAW_DROP / NECK_FADE squeezed (the warp stays
+# one-to-one with room to spare under pose).
+NECK_FADE = 0.6
 PRESS_THIN = 0.018
 ROLL_LOWER = 0.02  # mouthRollLower lifts the lower lip (and thins it) by this, face heights
 # Upper teeth show at most this share of the face height below the upper lip, lower teeth
 # this share above the lower lip (once the jaw is wide open).
 TEETH_HEIGHT = 0.035
 LOWER_TEETH_HEIGHT = 0.016
+
+
+def jaw_response(jaw: float) -> float:
+    """The share of ``JAW_DROP`` drawn at this jawOpen (1 at 1)."""
+    j = min(max(float(jaw), 0.0), 1.0)
+    return 1.0 - (1.0 - j) ** JAW_CURVE
+
+
+def jaw_for_share(share: np.ndarray) -> np.ndarray:
+    """The jawOpen whose ``jaw_response`` is ``share`` (0..1): capture's inverse."""
+    return 1.0 - (1.0 - np.clip(share, 0.0, 1.0)) ** (1.0 / JAW_CURVE)
+
+
+def close_share(ch: Mapping[str, float]) -> float:
+    """How much of the jaw's opening mouthClose seals (0..1). ARKit's mouthClose is in
+    jawOpen's units: the lips meet when it equals jawOpen, however far the jaw is open."""
+    jaw = float(ch.get("jawOpen", 0.0))
+    close = float(ch.get("mouthClose", 0.0))
+    if close <= 0.0 or jaw <= 0.0:
+        return 0.0
+    return min(close / jaw, 1.0)
 
 
 class Mouth:
@@ -93,16 +125,16 @@ class Mouth:
         line = np.interp(up[:, 0], *self._lip_line)
         across = np.abs(u) / self._half_mouth  # 1 at the corners
         outside = np.maximum(np.abs(u) - 0.7 * self._half_mouth, 0.0)
-        width = JAW_STEP_PX + 1.5 * outside
+        width = JAW_STEP_PX + CHEEK_SPREAD * outside
         below = smoothstep((up[:, 1] - line) / width + 0.5)
         # The opening is lens-shaped: on the lower lip the drop tapers to LENS_CORNER at
         # the corners; below the lip everything drops fully again.
         lens = LENS_CORNER + (1 - LENS_CORNER) * np.clip(1.0 - across**2, 0.0, 1.0) ** 2
         lower_edge = np.interp(up[:, 0], *self._chin_line)
-        lip = smoothstep((up[:, 1] - lower_edge) / (0.2 * fh))  # 0 on the lower lip
+        lip = smoothstep((up[:, 1] - lower_edge) / (LIP_FADE * fh))  # 0 on the lower lip
         amount = (1.0 - (1.0 - lens) * (1.0 - lip)) * (1.0 - close * (1.0 - lip))
         sides = 1.0 - smoothstep((np.abs(u) - 0.22 * fw) / (0.3 * fw))
-        neck = 1.0 - smoothstep((up[:, 1] - self._chin_v) / (0.4 * fh))
+        neck = 1.0 - smoothstep((up[:, 1] - self._chin_v) / (NECK_FADE * fh))
         return (below * amount * sides * neck).reshape(xy.shape[:-1])
 
     def landmark_jaw(self, close: float) -> np.ndarray:
@@ -119,12 +151,12 @@ class Mouth:
 
     def jaw_weights(self, ch: Mapping[str, float]) -> np.ndarray:
         """[468] ``landmark_jaw`` for this frame's mouthClose."""
-        close = float(np.clip(ch.get("mouthClose", 0.0), 0.0, 1.0))
+        close = close_share(ch)
         return self.jaw_weight if close == 0.0 else self.landmark_jaw(close)
 
     def jaw_vector(self, ch: Mapping[str, float]) -> np.ndarray:
         """[2] image-pixel drop of everything that follows the jaw fully, this frame."""
-        drop = ch.get("jawOpen", 0.0) * JAW_DROP * self.frame.fh
+        drop = jaw_response(ch.get("jawOpen", 0.0)) * JAW_DROP * self.frame.fh
         return self.frame.from_face_vec(np.array([0.0, drop]))
 
     # -- the lips -----------------------------------------------------------------------
@@ -133,7 +165,7 @@ class Mouth:
         ([N, 2], the landmarks first)."""
         lm = slice(0, self.n_landmarks)
         fw, fh = self.frame.fw, self.frame.fh
-        jaw = ch.get("jawOpen", 0.0)
+        jaw = jaw_response(ch.get("jawOpen", 0.0))
         disp[lm, 1] += self.jaw_weights(ch) * jaw * JAW_DROP * fh
         disp[list(fr.UPPER_LIP), 1] -= jaw * UPPER_LIP_RISE * fh
         # Lip shapes around the mouth centre.
@@ -173,7 +205,7 @@ class Mouth:
         """mouthClose shuts the lips over an open jaw; mouthPress thins them, per side."""
         fh = self.frame.fh
         # mouthClose keeps the lower lip up (``jaw_share``); the upper lip comes down.
-        close = float(np.clip(ch.get("mouthClose", 0.0), 0.0, 1.0)) * min(jaw, 1.0)
+        close = close_share(ch) * min(jaw, 1.0)
         disp[list(fr.UPPER_LIP), 1] += close * UPPER_LIP_RISE * fh
         press_l, press_r = ch.get("mouthPressLeft", 0.0), ch.get("mouthPressRight", 0.0)
         if press_l or press_r:

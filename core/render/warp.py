@@ -27,6 +27,7 @@ from .eyes import IrisLayer, paint_lid
 from .graph import PALETTE, build_warp_model
 from .head import restore_depth
 from .interior import paint_mouth
+from .mouth import close_share
 from .overlays import Overlay
 from .sampling import OpenCvRegion, uses_opencv
 from .tones import PhotoTeeth, find_photo_teeth, mouth_tones
@@ -312,7 +313,7 @@ class WarpRenderer(Renderer):
         displacement[: d.n_landmarks] -= d.jaw_weights(channels)[:, None] * jaw
         field = self.tps.forward(displacement).astype(np.float64)
         if np.any(jaw):
-            close = float(np.clip(channels.get("mouthClose", 0.0), 0.0, 1.0))
+            close = close_share(channels)
             share = self.grid_jaw if close == 0.0 else d.jaw_share(self.grid_xy, close)
             field += (share * self.tps.window)[..., None] * jaw
         pose = d.pose(channels)
