@@ -48,7 +48,7 @@ CHUNK_S = 60.0  # frames are synthesised this many seconds at a time
 # Sway per channel: (standard deviation, lowest and highest frequency in Hz).
 DRIFT = {
     "head_yaw": (1.6, 0.04, 0.4),
-    "head_pitch": (1.7, 0.05, 0.5),
+    "head_pitch": (1.5, 0.05, 0.5),
     "head_roll": (1.1, 0.04, 0.4),
     "head_x": (0.007, 0.03, 0.3),
     "head_y": (0.005, 0.03, 0.3),
@@ -60,8 +60,8 @@ POSE_S = 0.7  # a phrase pose is reached over this long
 POSE_EVERY_S = 2.5  # inside a long phrase, a strong accent may bring a new pose this often
 PAUSE_SETTLE_S = 0.9  # in a pause at least this long the head settles towards rest ...
 PAUSE_SETTLE = 0.35  # ... keeping this share of its pose
-NOD_DEG, NOD_S = 3.2, 0.5  # pitch dip per unit accent strength, and its length
-TURN_DEG, TURN_S = 2.4, 0.9  # yaw turn on half the accents
+NOD_DEG, NOD_S = 3.8, 0.65  # pitch dip per unit accent strength, and its length
+TURN_DEG, TURN_S = 2.8, 0.9  # yaw turn on half the accents
 TURN_ROLL = 0.25  # roll per degree of turn
 ACCENT_GAP_S = 0.35  # accents at least this far apart
 BEAT_DEG = (3.4, 3.9, 2.8)  # yaw, pitch, roll of a syllable beat at full loudness
