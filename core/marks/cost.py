@@ -45,10 +45,13 @@ def watermark_cost(image: Path, frames: int = 50) -> dict[str, float]:
     }
 
 
-def bench_line(image: Path, seconds_per_frame: float | None = None) -> str:
+def bench_line(
+    image: Path, seconds_per_frame: float | None = None, cost: dict[str, float] | None = None
+) -> str:
     """One line for ``make bench``: the watermark's time a frame and, given the take's
-    end-to-end seconds a frame, its share of them."""
-    cost = watermark_cost(image)
+    end-to-end seconds a frame, its share of them. ``cost``: ``watermark_cost(image)``
+    measured already (else measured now)."""
+    cost = cost if cost is not None else watermark_cost(image)
     line = (
         f"watermark:          {cost['ms_per_frame']:7.2f} ms a frame "
         f"({int(cost['width'])}x{int(cost['height'])}, set-up {cost['set_up_ms']:.0f} ms once)"

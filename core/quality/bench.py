@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..marks.cost import bench_line, watermark_cost
 from ..stages import PortraitConditioned
 from ..take.generate import generate
 from ..take.settings import Settings
@@ -84,6 +85,8 @@ def run_bench(
             results.append(generate(image, audio, out, settings))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         floors = bench_floors(image, audio, Path(tmp) / "floor", pack=pack)
+        # The watermark alone (on by default, so inside the takes' times above too).
+        mark_cost = watermark_cost(image)
     totals = [r.timings["total"] for r in results]
     median = results[totals.index(statistics.median_low(totals))]
     n = median.n_frames
@@ -102,6 +105,7 @@ def run_bench(
     print(f"  {'total':<16}{total * 1000:9.1f} ms")
     print(f"render + write:     {n / render:7.1f} frames/s")
     print(f"end to end:         {e2e:7.1f} frames/s")
+    print(bench_line(image, total / n, mark_cost))
     print(f"real-time factor:   {total / seconds:7.3f}  (below 1 = faster than real time)")
     print(f"first frame:        {median.timings.get('first_frame', float('nan')):7.2f} s on disk")
     print(f"peak memory:        {peak_mb:7.0f} MB (the process, {runs} takes)")
