@@ -72,7 +72,7 @@ TEST_PINS = $(shell grep -E '^(pytest|hypothesis)==' requirements-dev.txt)
 
 test-blender: .venv-bpy-$(BPY)/.installed
 	.venv-bpy-$(BPY)/bin/python -m pytest -q -p no:cacheprovider tests/test_blender.py tests/test_character.py \
-		tests/test_blender_capture.py tests/test_blender_packs.py
+		tests/test_blender_capture.py tests/test_blender_packs.py tests/test_blender_marks.py
 
 test-blender-all:
 	for v in $(BLENDER_MATRIX); do \

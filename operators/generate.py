@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..vasa_blender import generation, live, rerendering, sources, takes
+from ..vasa_blender import generation, live, rerendering, sources, takes, verifying
 from .job_modal import JobOperator, cancel_running, running_job
 
 
@@ -49,6 +49,23 @@ class TALKING_HEAD_OT_rerender(JobOperator, bpy.types.Operator):
         return (job, lambda scene, job: rerendering.finish(scene, p, job), None)
 
 
+class TALKING_HEAD_OT_verify_take(JobOperator, bpy.types.Operator):
+    """Read the take's Content Credentials and watermark back: who signed it, when, with
+    what, whether it changed since, and whether the watermark is the take's"""
+
+    bl_idname = "talking_head.verify_take"
+    bl_label = "Verify Take"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def why_not(cls, context) -> str:
+        return "" if takes.active_take(context) is not None else "No take selected."
+
+    def prepare(self, context):
+        p = verifying.plan(context.scene, takes.active_take(context))
+        return (verifying.make_job(p), lambda scene, job: verifying.finish(scene, p, job), None)
+
+
 class TALKING_HEAD_OT_cancel(bpy.types.Operator):
     """Stop the running job; a cancelled take adds nothing and changes no earlier take"""
 
@@ -66,4 +83,9 @@ class TALKING_HEAD_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (TALKING_HEAD_OT_generate, TALKING_HEAD_OT_rerender, TALKING_HEAD_OT_cancel)
+CLASSES = (
+    TALKING_HEAD_OT_generate,
+    TALKING_HEAD_OT_rerender,
+    TALKING_HEAD_OT_verify_take,
+    TALKING_HEAD_OT_cancel,
+)

@@ -69,6 +69,7 @@ def draw_run(layout, context) -> None:
         layout.progress(factor=job.progress, type="BAR", text=f"{job.label}: {text}")
         layout.operator("talking_head.cancel", icon="CANCEL")
         return
+    draw_marks(layout, state)
     reason = sources.why_not(context)
     row = layout.row()
     row.scale_y = 1.4
@@ -80,6 +81,30 @@ def draw_run(layout, context) -> None:
         layout.label(text=state.status, icon="INFO")
     provider = state.provider or generation.expected_provider(preferences(context).provider)
     draw_provider(layout, provider)
+
+
+def draw_marks(layout, state) -> None:
+    """The marks new takes carry (README "Responsible use")."""
+    col = layout.column(heading="Marks", align=True)
+    col.prop(state, "credentials")
+    sub = col.row()
+    sub.enabled = state.credentials
+    sub.prop(state, "sign_frames")
+    col.prop(state, "watermark")
+    col.prop(state, "label")
+    if not state.watermark:
+        col.label(text="Frames will not say they are AI-generated once re-encoded", icon="ERROR")
+
+
+def draw_verification(layout, take) -> None:
+    row = layout.row(align=True)
+    row.enabled = running_job() is None
+    row.operator("talking_head.verify_take", icon="CHECKMARK")
+    if take.verification:
+        box = layout.box().column(align=True)
+        for line in take.verification.splitlines():
+            warn = "CHANGED" in line or "DISAGREE" in line or "NOT " in line
+            box.label(text=line, icon="ERROR" if warn else "NONE")
 
 
 def draw_takes(layout, context) -> None:
@@ -104,6 +129,7 @@ def draw_takes(layout, context) -> None:
         row = col.row(align=True)
         row.operator("talking_head.show_on_plane", text="Show Take").show = "TAKE"
         row.operator("talking_head.show_on_plane", text="Show Photo").show = "PHOTO"
+    draw_verification(layout, take)
 
 
 class TALKING_HEAD_UL_mapping(bpy.types.UIList):

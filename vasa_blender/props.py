@@ -113,6 +113,9 @@ class TakeRecord(bpy.types.PropertyGroup):
     frame_format: StringProperty(name="Frame Format", default="png")
     settings_json: StringProperty(name="Settings", description="Engine settings as JSON")
     provider: StringProperty(name="Execution Provider")
+    verification: StringProperty(
+        name="Verification", description="What Verify Take found, one fact a line"
+    )
 
 
 class TalkingHeadState(bpy.types.PropertyGroup):
@@ -157,6 +160,31 @@ class TalkingHeadState(bpy.types.PropertyGroup):
         get=_get_pack,
         set=_set_pack,
         description="Models for new takes (folders are listed in the extension's preferences)",
+    )
+
+    # Marks on new takes (core.take.settings.Settings; recorded in run.json's settings).
+    credentials: BoolProperty(
+        name="Content Credentials",
+        default=True,
+        description="Sign the take's videos with a C2PA manifest (who made it, with what, that "
+        "it is AI-generated); with Sign Frames, every frame file too",
+    )
+    sign_frames: BoolProperty(
+        name="Sign Frames",
+        default=False,
+        description="Content Credentials in every PNG/JPEG frame file as well (costly: about "
+        "+30% time at 512x512, +70% at 1080p)",
+    )
+    watermark: BoolProperty(
+        name="Watermark",
+        default=True,
+        description="An invisible watermark in every frame's face that identifies the take and "
+        "survives re-encoding, resizing and cropping (Verify Take reads it back)",
+    )
+    label: BoolProperty(
+        name="Visible Label",
+        default=False,
+        description='A small "AI-generated" label in a corner of every frame, away from the face',
     )
 
     running: BoolProperty(name="Running", default=False)
