@@ -236,3 +236,22 @@ def test_tongue_in_a_tone_of_its_own(meter, name):
     behind = patch[inside & (wide.tongue < 0.05) & (wide.throat > 0.85), 0]
     assert len(front) > 3 and len(behind) > 3
     assert front.mean() > behind.mean() + 10
+
+
+def test_parted_lips_keep_their_own_gap_on_the_upper_lip(meter):
+    """art_16's painted mouth is half open (no teeth found): the opening starts near her
+    lower lip, so her own gap moves with the upper lip and no painted teeth or straight
+    painted edge cut across it (split midway, they did: a hard line through her gap)."""
+    image, renderer = _renderer(meter, "art_16.png")
+    ch = {"jawOpen": 0.3}
+    assert not renderer.photo_teeth.shown
+    assert renderer.deformer.teeth(ch).upper == 0.0
+    renderer.render(ch)
+    assert renderer.overlay_region()[1].max() < 0.05  # no painted upper teeth
+    lm = renderer.face.landmarks[:, :2]
+    upper, lower = lm[list(fr.LIP_INNER_UPPER)], lm[list(fr.LIP_INNER_LOWER)]
+    mid = len(upper) // 2
+    top, _ = renderer.deformer.mouth_opening(ch)
+    own_gap = float(lower[mid, 1] - upper[mid, 1])
+    centre_top = float(np.interp(upper[mid, 0], top[:, 0], top[:, 1]))
+    assert centre_top > upper[mid, 1] + 0.6 * own_gap  # below most of her own gap

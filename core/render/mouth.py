@@ -41,6 +41,8 @@ LIP_FADE = 0.35  # below the lower lip the drop evens out over this share of the
 # one-to-one with room to spare under pose).
 NECK_FADE = 0.6
 PRESS_THIN = 0.018
+PARTED = 0.02  # a photo's lips count as parted past this gap (face heights) ...
+PARTED_SPLIT = 0.85  # ... and then part this far from the upper to the lower inner lip
 ROLL_LOWER = 0.02  # mouthRollLower lifts the lower lip (and thins it) by this, face heights
 # Upper teeth show at most this share of the face height below the upper lip, lower teeth
 # this share above the lower lip (once the jaw is wide open).
@@ -91,6 +93,13 @@ class Mouth:
         # the jaw.
         self._split = self.photo_teeth.split
         upper, lower = up[list(fr.LIP_INNER_UPPER)], up[list(fr.LIP_INNER_LOWER)]
+        gap = float(np.max((lower - upper)[3:8, 1]))
+        self._parted = not self.photo_teeth.shown and gap > PARTED * frame.fh
+        if self._parted:
+            # Parted lips without teeth found (a painting's half-open mouth): the photo's
+            # own gap stays with the upper lip and the opening starts near the lower lip;
+            # split midway, a straight painted edge cut across the photo's gap (art_16).
+            self._split = np.full(len(self._split), PARTED_SPLIT)
         inner = upper + self._split[:, None] * (lower - upper)
         order = np.argsort(inner[:, 0])
         self._lip_line = (inner[order, 0], inner[order, 1])
@@ -251,7 +260,8 @@ class Mouth:
             upper = 0.0 if own.upper_px > 0.5 * TEETH_HEIGHT * fh else TEETH_HEIGHT * fh
             upper = max(0.0, upper - own.upper_px)
         else:
-            upper = max(0.0, TEETH_HEIGHT * fh - self.photo_gap)
+            # Parted lips show their own inside above the opening: no teeth under it.
+            upper = 0.0 if self._parted else max(0.0, TEETH_HEIGHT * fh - self.photo_gap)
         lower = 0.0 if own.lower else LOWER_TEETH_HEIGHT * fh
         full = (JAW_DROP + UPPER_LIP_RISE) * fh
         return TeethSizes(upper * scale, lower * scale, full * scale)
