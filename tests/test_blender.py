@@ -412,7 +412,13 @@ def probe(path: Path) -> str:
 @needs_audaspace
 def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_path):
     out, video = tmp_path / "out", tmp_path / "talk.mp4"
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    env = dict(
+        os.environ,
+        BLENDER_USER_RESOURCES=str(tmp_path / "user"),
+        XDG_DATA_HOME=str(tmp_path / "data"),  # the local signing key, made here
+    )
+    for name in ("TALKING_HEAD_SIGNING_CHAIN", "TALKING_HEAD_SIGNING_KEY"):
+        env.pop(name, None)
     cmd = [
         sys.executable,
         str(REPO / "scripts" / "batch.py"),
@@ -439,6 +445,15 @@ def test_batch_script_builds_saves_and_renders_a_video(extension_zip, clip, tmp_
     info = probe(video)
     assert "Video: h264" in info and "Audio: aac" in info, info
     assert "Duration: 00:00:02.0" in info, info
+    # The MP4 Blender's FFmpeg output wrote is signed afterwards with the take's facts, and
+    # the watermark its frames carry survives Blender's H.264 encode: the two agree.
+    from core.marks.verify import verify_file
+
+    run = json.loads((out / "take_001" / "run.json").read_text())
+    checked = verify_file(video)
+    assert checked.credentials.state == "valid", checked.credentials.problems
+    assert checked.credentials.watermark_payload == run["watermark"]["payload"]
+    assert checked.agreement == "agree" and checked.code == 0, checked.lines()
     r = run_scenario("inspect_blend", extension_zip, tmp_path / "inspect", blend=blend)
     take = r["take"]
     assert r["n_takes"] == 1 and take["seed"] == 3 and r["fps"] == 12
