@@ -173,6 +173,20 @@ def _dense_model(g: _Graph, in_name: str, n_in: int, out_name: str, n_out: int) 
     g.output(out_name, g.dense(x, n_in, n_out, 0.001), (1, n_out))
 
 
+def _retargeter(g: _Graph, out_name: str, n_ratios: int) -> None:
+    """LP's eye ([1, 66]) or lip ([1, 65]) retargeting MLP: ``[x_s (63), ratios]`` -> a
+    [1, 63] delta, here ``0.05 tanh([x_s, ratios] @ W)``: nonlinear in both, the ratios'
+    rows mostly positive so a change of target moves every keypoint the same way (enough
+    for the stand-in warp to show it)."""
+    n_in = 63 + n_ratios
+    x = g.input("input", (1, n_in))
+    w = g.rng.standard_normal((n_in, 63)) * 0.05
+    w[63:] = 0.5 + g.rng.standard_normal((n_ratios, 63)) * 0.1
+    h = g.op("MatMul", [x, g.const(w.astype(np.float32))])
+    out = g.op("Mul", [g.op("Tanh", [h]), g.const(np.float32(0.05))])
+    g.output(out_name, out, (1, 63))
+
+
 def _ff_stitcher(g: _Graph) -> None:
     source = g.input("source", (1, 21, 3))
     target = g.input("target", (1, 21, 3))
@@ -196,9 +210,9 @@ def liveportrait_model(key: str, layout: str = "flp", fp16: bool = False) -> onn
     elif key == "stitching":
         _dense_model(g, "input", 126, "output", 65) if flp else _ff_stitcher(g)
     elif key == "stitching_eye":
-        _dense_model(g, "input", 66, "output" if flp else "ff_eye_delta", 63)
+        _retargeter(g, "output" if flp else "ff_eye_delta", 3)
     elif key == "stitching_lip":
-        _dense_model(g, "input", 65, "output" if flp else "ff_lip_delta", 63)
+        _retargeter(g, "output" if flp else "ff_lip_delta", 2)
     else:
         raise KeyError(key)
     return g.model(f"test stand-in for LivePortrait {key} ({layout})")

@@ -44,6 +44,11 @@ def packs(tmp_path_factory) -> dict[str, Path]:
     out = {
         "flp": standins.liveportrait_folder(root / "flp"),
         "ff16": standins.liveportrait_folder(root / "ff16", "ff", fp16=True),
+        # No retargeting networks: the expression table drives blinks and the jaw too.
+        "bare": standins.liveportrait_folder(root / "bare", optional=False),
+        "ff16_bare": standins.liveportrait_folder(
+            root / "ff16_bare", "ff", fp16=True, optional=False
+        ),
     }
     for folder in out.values():
         init_pack(folder)
@@ -116,7 +121,13 @@ def test_scale_and_translation_reach_the_keypoints(renderer):
     np.testing.assert_allclose(bigger[:, :2] - s.t[:2], 1.2 * (still[:, :2] - s.t[:2]), atol=1e-12)
 
 
-def test_the_jaw_channel_moves_kp_19_by_its_table_row_and_changes_the_frame(renderer):
+@pytest.mark.parametrize("name", ["bare", "ff16_bare"])
+def test_the_jaw_channel_moves_kp_19_by_its_table_row_and_changes_the_frame(
+    name, packs, photo, face
+):
+    """Without retargeting networks in the pack (with them: tests/test_lp_retarget.py)."""
+    renderer = make_renderer(packs[name], photo, face)
+    assert renderer.retargeting is None
     rows = {(i, a): v for i, a, v in TABLE["jawOpen"].positive}
     offsets = expression_offsets({"jawOpen": 0.5})
     assert offsets[19, 1] == pytest.approx(0.5 * rows[(19, 1)]) and offsets[19, 1] > 0
@@ -189,7 +200,14 @@ def test_generate_with_a_liveportrait_pack_then_rerender(packs, photo, tmp_path)
     run = json.loads((take / "run.json").read_text())
     assert run["status"] == "complete" and run["pack"]["profile"] == "liveportrait"
     assert run["pack"]["name"] == pack.name and run["frames_written"] == 10
-    for file in ("appearance_feature_extractor", "motion_extractor", "warping_spade", "stitching"):
+    for file in (
+        "appearance_feature_extractor",
+        "motion_extractor",
+        "warping_spade",
+        "stitching",
+        "stitching_eye",  # the retargeting networks ran: their sessions are in the report
+        "stitching_lip",
+    ):
         assert run["providers"][f"{pack.name}/{file}.onnx"]["provider"] == "CPU"
     record, track = TakeFolder(take).read()
     frames = [load_image(take / "frames" / frame_name(i + 1)) for i in range(track.n_frames)]

@@ -78,6 +78,10 @@ class LivePortraitNetworks:
         self.motion_model = PackModel(pack, "motion_extractor")
         self.warp_model = PackModel(pack, "warping_spade")
         self.stitch_model = PackModel(pack, "stitching") if "stitching" in pack.files else None
+        # The retargeting MLPs (optional; ``retarget.py`` runs them): same input layout and a
+        # [1, 63] delta in both FLP's and FaceFusion's files, read by place.
+        self.eye_model = PackModel(pack, "stitching_eye") if "stitching_eye" in pack.files else None
+        self.lip_model = PackModel(pack, "stitching_lip") if "stitching_lip" in pack.files else None
         self.facefusion = self.motion_model.label == "FaceFusion"
 
     @property
@@ -87,6 +91,8 @@ class LivePortraitNetworks:
             "motion_extractor": self.motion_model,
             "warping_spade": self.warp_model,
             "stitching": self.stitch_model,
+            "stitching_eye": self.eye_model,
+            "stitching_lip": self.lip_model,
         }
         return {k: m.label for k, m in models.items() if m is not None}
 
@@ -147,6 +153,8 @@ class DittoNetworks:
         self.warp_model = PackModel(pack, "warp_network", DITTO_MODELS)
         self.decoder_model = PackModel(pack, "decoder", DITTO_MODELS)
         self.stitch_model = PackModel(pack, "stitch_network", DITTO_MODELS)
+        self.eye_model: PackModel | None = None  # Ditto ships no retargeting networks
+        self.lip_model: PackModel | None = None
 
     @property
     def labels(self) -> dict[str, str]:
