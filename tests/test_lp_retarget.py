@@ -21,10 +21,13 @@ from core.render.liveportrait.keypoints import driving_motion
 from core.render.liveportrait.retarget import (
     EYE_POINTS,
     LIP_GAIN,
+    LIP_MAX,
     LIP_POINTS,
     WIDE_GAIN,
     eye_ratios,
+    eye_target,
     lip_ratio,
+    lip_target,
 )
 from core.runtime.factory import open_stages
 from core.runtime.pack_init import init_pack
@@ -102,6 +105,20 @@ def test_the_ratios_are_lps_gap_over_width_on_the_mesh_points(face):
     face_lm = face.landmarks
     assert np.all((eye_ratios(face_lm) > 0.15) & (eye_ratios(face_lm) < 0.6))
     assert 0.0 <= lip_ratio(face_lm) < 0.3  # her lips are parted (a smile)
+
+
+def test_the_targets_from_the_channels():
+    eyes = np.array([0.3, 0.4])
+    assert eye_target(eyes, {}) == pytest.approx(0.35)
+    assert eye_target(eyes, {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}) == 0.0  # closed
+    assert eye_target(eyes, {"eyeBlinkLeft": 1.0}) == pytest.approx(0.175)  # the mean
+    assert eye_target(eyes, {"eyeWideLeft": 1, "eyeWideRight": 1}) == pytest.approx(0.42)
+    # The lip gap is jawOpen - mouthClose (ARKit: the lips meet when they are equal).
+    assert lip_target(0.05, {}) == 0.05
+    assert lip_target(0.05, {"jawOpen": 0.23}) == pytest.approx(0.05 + LIP_GAIN * 0.23)
+    assert lip_target(0.05, {"jawOpen": 0.3, "mouthClose": 0.3}) == 0.05
+    assert lip_target(0.05, {"jawOpen": 0.1, "mouthClose": 0.3}) == 0.0  # shut, not below
+    assert lip_target(0.16, {"jawOpen": 1.0}) == LIP_MAX  # at most FaceFusion's "open"
 
 
 @pytest.mark.parametrize("name", ["flp", "ff16"])

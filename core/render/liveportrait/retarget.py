@@ -19,10 +19,11 @@ landmarks in pixels serve.
 
 The targets come from our channels: a blink scales the photo's eye ratio to 0 (closed),
 ``eyeWide`` opens it by ``WIDE_GAIN`` of itself; the lip gap ``jawOpen - mouthClose`` adds
-``LIP_GAIN`` per unit to the photo's lip ratio. LP's network takes a single eye target, so
-it gets the two eyes' mean and the expression table keeps only each eye's difference from
-it (a wink). Each delta is taken relative to the network's delta at the photo's own ratios
-(ours: so neutral channels leave ``x_d = x_s`` and the motion is continuous there).
+``LIP_GAIN`` per unit to the photo's lip ratio (within 0..``LIP_MAX``). LP's network takes a
+single eye target, so it gets the two eyes' mean and the expression table keeps only each
+eye's difference from it (a wink). Each delta is taken relative to the network's delta at
+the photo's own ratios (ours: so neutral channels leave ``x_d = x_s`` and the motion is
+continuous there).
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ LIP_POINTS = (13, 14, 61, 291)
 EPS = 1e-6  # as LP's calculate_distance_ratio
 
 WIDE_GAIN = 0.2  # eyeWide 1 opens the eye ratio by a fifth of the photo's (as the table's row)
-LIP_GAIN = 0.8  # lip ratio per unit of jawOpen - mouthClose (jaw 1 -> LP's slider max 0.8)
+# Lip ratio per unit of jawOpen - mouthClose, at most LIP_MAX: jaw 1 -> 1.0, FaceFusion's
+# "open" target; speech's mean and 90th-percentile jaw (0.23, 0.38) -> 0.23, 0.38, the
+# inner-lip gaps over a mouth 0.30-0.36 face widths wide that the calibrated warp renderer
+# draws there (0.06-0.09, 0.11-0.14 face widths; docs/packs.md).
+LIP_GAIN = 1.0
+LIP_MAX = 1.0
 
 EYE_CHANNELS = ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight")
 LIP_CHANNELS = ("jawOpen", "mouthClose")
@@ -81,9 +87,12 @@ def eye_target(source: np.ndarray, channels: Mapping[str, float]) -> float:
 
 
 def lip_target(source: float, channels: Mapping[str, float]) -> float:
-    """The target lip ratio: the photo's plus ``LIP_GAIN`` x (jawOpen - mouthClose), >= 0."""
+    """The target lip ratio: the photo's plus ``LIP_GAIN`` x (jawOpen - mouthClose), within
+    0 (lips shut, FaceFusion's closed target) and ``LIP_MAX``; the photo's own at 0 gap."""
     gap = _value(channels, "jawOpen") - _value(channels, "mouthClose")
-    return max(0.0, source + LIP_GAIN * gap)
+    if gap == 0.0:
+        return source
+    return min(max(0.0, source + LIP_GAIN * gap), max(LIP_MAX, source))
 
 
 class Retargeting:
