@@ -413,8 +413,9 @@ def make(args: argparse.Namespace, module: str, out: Path, blend: Path, video: P
 
 def sign_video(module: str, video: Path, take: Path) -> None:
     """Content Credentials on the MP4 Blender wrote, with the take's facts from its
-    run.json (engine, pack, input hashes, watermark payload), signed offline with the key
-    ``python -m core`` uses (``core.marks.keys.signing_key``)."""
+    run.json (engine, pack, input hashes, watermark payload), signed offline with the
+    configured certificate or the extension's own local key (in its user folder, as
+    Generate's signed frames)."""
     import json
 
     credentials = importlib.import_module(f"{module}.core.marks.credentials")
@@ -422,7 +423,8 @@ def sign_video(module: str, video: Path, take: Path) -> None:
     errors = importlib.import_module(f"{module}.core.errors")
     try:
         facts = credentials.take_facts(json.loads((take / "run.json").read_text()))
-        credentials.Signer(keys.signing_key(), facts).sign_file(video)
+        folder = Path(bpy.utils.extension_path_user(module, path="credentials", create=True))
+        credentials.Signer(keys.signing_key(folder), facts).sign_file(video)
     except (OSError, ValueError, errors.VasaError) as exc:
         raise BatchError(
             f"{video} was rendered but could not be signed ({one_line(exc)}); the .blend is saved."

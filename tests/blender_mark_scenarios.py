@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import bpy
-from blender_scenarios import draw_panels, install, scene_with_inputs, take_info
+from blender_scenarios import MODULE, draw_panels, install, scene_with_inputs, take_info
 
 
 def _verify(scene, take, frame: int) -> dict:
@@ -65,6 +65,12 @@ def marks(zip_path: str, work: Path, args: dict) -> dict:
             "status": record["status"],
             "verify": _verify(scene, take, 4),
         }
+    # The signed frames' local key: in the extension's user folder, not the command line's.
+    own = Path(bpy.utils.extension_path_user(MODULE, path="credentials"))
+    out["key_files"] = {
+        "extension": sorted(p.name for p in own.glob("*")) if own.is_dir() else [],
+        "xdg": (work / "data" / "talking-head" / "credentials").exists(),
+    }
     return out
 
 

@@ -127,3 +127,10 @@ def test_verify_take_of_signed_frames_shows_who_signed_and_agreement(marks):
     assert "Content: unchanged since it was signed" in lines
     assert f"Credentials and watermark: agree (take {payload})" in lines
     assert f"run.json payload {payload}: matches the picture" in lines
+
+
+def test_the_local_signing_key_lives_in_the_extensions_user_folder(marks):
+    """Blender's signed frames use a key kept by bpy.utils.extension_path_user (issue 17),
+    not the command line's $XDG_DATA_HOME folder."""
+    files = marks["key_files"]
+    assert files["extension"] and not files["xdg"], files

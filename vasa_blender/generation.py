@@ -22,7 +22,7 @@ from ..core.take.record import TakeFolder
 from ..core.take.settings import Settings
 from . import curves, plane, sources, takes, upright, vse
 from .jobs import Job
-from .preferences import preferences
+from .preferences import PACKAGE, preferences
 from .props import CONTROL_FIELDS
 
 
@@ -33,6 +33,7 @@ class Plan:
     inputs: sources.Inputs
     settings: Settings
     motion: Path | None = None  # a motion file (a capture) rendered instead of the voice's
+    credentials: Path | None = None  # the local signing key's folder (extension_path_user)
 
 
 @lru_cache(maxsize=8)
@@ -75,7 +76,17 @@ def plan(context: bpy.types.Context) -> Plan:
     settings = settings_for(context)
     root = takes.takes_root(context)
     name, folder = takes.reserve_folder(context.scene.talking_head, root)
-    return Plan(name, folder, inputs, settings, motion)
+    return Plan(name, folder, inputs, settings, motion, credentials_folder())
+
+
+def credentials_folder() -> Path | None:
+    """The extension's own user folder for the locally made signing key (Blender rule: never
+    the extension folder); None where Blender has none for it (a legacy add-on install),
+    and the engine's default folder is used. Main thread only."""
+    try:
+        return Path(bpy.utils.extension_path_user(PACKAGE, path="credentials", create=True))
+    except (ValueError, OSError):
+        return None
 
 
 def _materialise(folder: Path, name: str, data: bytes) -> Path:
@@ -99,7 +110,16 @@ def make_job(p: Plan) -> Job:
             else None  # a motion file without a sound strip: a silent take
         )
         motion = p.motion and motion_at_rate(p.motion, p.settings.fps, p.folder / "inputs")
-        return generate(image, audio, p.folder, p.settings, progress, cancel, motion=motion)
+        return generate(
+            image,
+            audio,
+            p.folder,
+            p.settings,
+            progress,
+            cancel,
+            motion=motion,
+            credentials_folder=p.credentials,
+        )
 
     return Job(f"Generating {p.take}", work)
 

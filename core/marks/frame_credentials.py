@@ -19,10 +19,13 @@ from .credentials import MIME, Signer, take_facts
 from .keys import signing_key
 
 
-def sign_frames(folders: Iterable[Path], run: dict[str, Any]) -> int:
+def sign_frames(
+    folders: Iterable[Path], run: dict[str, Any], key_folder: Path | None = None
+) -> int:
     """Sign every PNG and JPEG frame in ``folders`` with the take's facts (``run``: its
-    run.json object); how many were signed."""
-    signer = Signer(signing_key(), take_facts(run))
+    run.json object); how many were signed. ``key_folder``: where the local key lives
+    (Blender: the extension's user folder; default ``keys.default_folder``)."""
+    signer = Signer(signing_key(key_folder), take_facts(run))
     count = 0
     for folder in folders:
         for path in sorted(folder.glob("frame_*")):

@@ -112,6 +112,7 @@ def generate(
     claim_folder: bool = True,
     motion: str | Path | None = None,
     stream: BinaryIO | None = None,
+    credentials_folder: str | Path | None = None,
 ) -> TakeResult:
     """Render one take into ``out_dir`` (``frames/``, ``motion.npz``, ``run.json``).
 
@@ -269,7 +270,8 @@ def generate(
             if status == "complete" and settings.sign_frames and settings.credentials:
                 report(1.0, "Signing the frames")
                 folders = [take.path / f for f in outputs.folders(settings.output)]
-                sign_frames(folders, record.to_json())
+                key_folder = Path(credentials_folder) if credentials_folder else None
+                sign_frames(folders, record.to_json(), key_folder)
         except VasaError as exc:
             error = str(exc)
             raise
