@@ -22,7 +22,7 @@ from core.runtime.sessions import Runtime, RuntimeConfig
 
 
 def test_neural_stages_time_each_part(tmp_path, capsys):
-    folder = standins.liveportrait_folder(tmp_path / "lp", optional=False)
+    folder = standins.liveportrait_folder(tmp_path / "lp")  # with eye and lip retargeting
     init_pack(folder)
     stages = open_stages(folder, runtime=Runtime(RuntimeConfig("cpu", 1)))
     photo = load_image(SAMPLE_IMAGE)
@@ -30,12 +30,15 @@ def test_neural_stages_time_each_part(tmp_path, capsys):
     renderer = stages.renderer(photo, face)
     track = MotionTrack.neutral(3, 25.0)
     track.data[:, track.index("head_yaw")] = [0.0, 5.0, -5.0]
+    track.data[:, track.index("jawOpen")] = [0.2, 0.3, 0.4]
+    track.data[:, track.index("eyeBlinkLeft")] = [0.5, 0.0, 1.0]
     parts = neural_stages(renderer, photo, face, track, 3)
-    keys = {"keypoints", "stitch", "warp", "paste", "crop_once", "source_networks_once"}
+    keys = {"keypoints", "retarget", "stitch", "warp", "paste", "crop_once", "source_networks_once"}
     assert set(parts) == keys and all(v > 0 for v in parts.values()), parts
     print_neural(parts, write_ms=2.0)
     out = capsys.readouterr().out
-    for label in ("keypoint maths", "warp + decoder", "paste-back", "writing", "ours, without"):
+    labels = ("keypoint maths", "retarget", "warp + decoder", "paste-back", "writing", "ours,")
+    for label in labels:
         assert label in out
 
 

@@ -176,25 +176,30 @@ def bench_floors(
 
 def neural_stages(renderer, pixels: np.ndarray, face, track, count: int) -> dict[str, float]:
     """The LivePortrait path per frame in ms (medians over ``count`` frames), each part
-    timed alone: our keypoint maths (driving motion, expression table, Eqn. 2), the
-    stitching network, the warp + decoder, our paste-back; and once per take the crop and
-    the appearance and motion networks."""
+    timed alone: our keypoint maths (driving motion, expression table, Eqn. 2), the eye and
+    lip retargeting networks (when the pack has them), the stitching network, the warp +
+    decoder, our paste-back; and once per take the crop and the appearance and motion
+    networks."""
     from ..render.liveportrait.crop import lp_crop, network_input
 
-    parts: dict[str, list[float]] = {k: [] for k in ("keypoints", "stitch", "warp", "paste")}
+    keys = ("keypoints", "retarget", "stitch", "warp", "paste")
+    parts: dict[str, list[float]] = {k: [] for k in keys}
     nets = renderer.networks
     for i in range(count):
         channels = dict(zip(track.channels, map(float, track.data[i]), strict=True))
         t0 = time.perf_counter()
         x_d = renderer.driving(channels).keypoints()
         t1 = time.perf_counter()
-        x_d = nets.stitch(renderer.x_s, x_d)
+        x_d = x_d + renderer.retarget_delta(channels)
         t2 = time.perf_counter()
-        out = nets.warp(renderer.feature, renderer.x_s, x_d)
+        x_d = nets.stitch(renderer.x_s, x_d)
         t3 = time.perf_counter()
-        renderer.paste(out)
+        out = nets.warp(renderer.feature, renderer.x_s, x_d)
         t4 = time.perf_counter()
-        for key, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+        renderer.paste(out)
+        t5 = time.perf_counter()
+        steps = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
+        for key, seconds in zip(parts, steps, strict=True):
             parts[key].append(seconds * 1000.0)
     result = {key: statistics.median(values) for key, values in parts.items()}
     t0 = time.perf_counter()
@@ -211,9 +216,10 @@ def neural_stages(renderer, pixels: np.ndarray, face, track, count: int) -> dict
 def print_neural(parts: dict[str, float], write_ms: float) -> None:
     """The neural path's own cost per frame beside its networks'."""
     ours = parts["keypoints"] + parts["paste"] + write_ms
-    networks = parts["stitch"] + parts["warp"]
+    networks = parts["retarget"] + parts["stitch"] + parts["warp"]
     print("neural path per frame (median; each part timed alone):")
     print(f"  keypoint maths    {parts['keypoints']:8.2f} ms  (driving motion, table, Eqn. 2)")
+    print(f"  eye/lip retarget  {parts['retarget']:8.2f} ms  (0 without those networks)")
     print(f"  stitching network {parts['stitch']:8.2f} ms")
     print(f"  warp + decoder    {parts['warp']:8.2f} ms  (the pack's networks)")
     print(f"  paste-back        {parts['paste']:8.2f} ms")
