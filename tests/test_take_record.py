@@ -43,11 +43,13 @@ def test_record_round_trips_through_run_json(exr_take):
 def test_an_exr_take_is_evaluated_from_its_record(exr_take):
     report = evaluate_take(exr_take)
     assert report["frames"] == report["detected"] == 6
-    # The half-float linear frame reads back as the sRGB picture it was made from.
+    # The half-float linear frame reads back as the sRGB picture it was made from: away
+    # from the face (which moves, and carries the watermark) the pixels are the photo's.
     first = read_frame(TakeFolder(exr_take).frame_path(1, "exr"), "exr")
     photo = load_image(SAMPLE_IMAGE)
     assert first.shape == photo.shape
-    assert np.abs(first.astype(int) - photo).mean() < 1.5
+    diff = np.abs(first.astype(int) - photo)
+    assert np.median(diff) < 1.0 and np.percentile(diff, 75) <= 1 and diff.mean() < 3.0
 
 
 def test_a_take_recorded_before_the_typed_record_still_reads(tmp_path):
