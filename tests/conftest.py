@@ -72,3 +72,22 @@ def run_cli(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProc
 def espeak_pauses() -> Path:
     """9.6 s of espeak-ng speech with silences of 1.2 s and 0.8 s (tests/data/audio)."""
     return PAUSES_AUDIO
+
+
+def without_c2pa(data: bytes) -> bytes:
+    """A PNG file's bytes without its ``caBX`` chunks (the signed C2PA manifest).
+
+    Frames are signed by default, and a manifest differs on every run (signing time,
+    instance id, signature) while the picture does not: determinism tests compare the
+    bytes outside that chunk (the pixels, the text chunks, every other byte)."""
+    import struct
+
+    out, pos = [data[:8]], 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        end = pos + 12 + length
+        if data[pos + 4 : pos + 8] != b"caBX":
+            out.append(data[pos:end])
+        pos = end
+    out.append(data[pos:])
+    return b"".join(out)
