@@ -68,6 +68,16 @@ def run_cli(*args: str | Path, timeout: float = 180) -> subprocess.CompletedProc
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def signing_key_folder(tmp_path_factory):
+    """Takes are signed by default (PNG frames, videos): the local signing key is made in
+    a folder of the test session, never in the user's own data folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def espeak_pauses() -> Path:
     """9.6 s of espeak-ng speech with silences of 1.2 s and 0.8 s (tests/data/audio)."""

@@ -1,5 +1,6 @@
-"""Content Credentials: a take's MP4 is signed (offline), read back by ``verify``, and a
-change after signing is reported; frames signed alone; bad input to ``verify``."""
+"""Content Credentials: a take's MP4 and its PNG frames are signed by default (offline), read
+back by ``verify``, and a change after signing is reported; JPEG frames with
+``--sign-frames``; frames signed alone; bad input to ``verify``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args
+from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args, without_c2pa
 
 from core import ENGINE_NAME, __version__
 from core.cli import main as cli_main
@@ -103,7 +104,7 @@ def test_frame_signed_and_changed(take, offline, tmp_path):
     facts = take_facts(json.loads((take / "take" / "run.json").read_text()))
     signer = Signer(signing_key(), facts)
     frame = tmp_path / "frame.png"
-    shutil.copy(take / "take" / "frames" / "frame_000001.png", frame)
+    frame.write_bytes(without_c2pa((take / "take" / "frames" / "frame_000001.png").read_bytes()))
     assert read_credentials(frame).state == "none"
     signer.sign_file(frame)
     cred = read_credentials(frame)
@@ -146,7 +147,7 @@ def test_verify_cross_checks_manifest_and_watermark(take, offline, tmp_path, cap
     }
     for name, (source, case_facts, code) in cases.items():
         path = tmp_path / f"{name.replace(' ', '_')}.png"
-        shutil.copy(source, path)
+        path.write_bytes(without_c2pa(source.read_bytes()))  # the take's own manifest off
         Signer(signing_key(), case_facts).sign_file(path)
         result = verify_file(path)
         assert result.credentials.state == "valid", result.credentials.problems
@@ -161,7 +162,8 @@ def test_verify_cross_checks_manifest_and_watermark(take, offline, tmp_path, cap
     assert other in verify_file(tmp_path / "disagree.png").agreement_line()
     # A take's folder (the panel's Verify Take): its middle frame, and run.json's payload.
     checked = verify_take(take / "take")
-    assert checked.path.name == "frame_000006.png" and checked.credentials.state == "none"
+    assert checked.path.name == "frame_000006.png" and checked.credentials.state == "valid"
+    assert checked.credentials.watermark_payload == facts.watermark and checked.agreement == "agree"
     assert checked.watermark == checked.recorded == facts.watermark and checked.code == 0
     assert f"run.json: watermark payload {facts.watermark} (matches" in checked.lines()[-1]
     assert verify_take(take / "take", frame=99).path.name == "frame_000010.png"
@@ -204,6 +206,8 @@ def test_no_credentials_switch(tmp_path, offline):
     assert read_credentials(tmp_path / "t.mp4").state == "none"
     run = json.loads((tmp_path / "t" / "run.json").read_text())
     assert run["settings"]["credentials"] is False
+    for frame in sorted((tmp_path / "t" / "frames").glob("*.png")):
+        assert b"caBX" not in frame.read_bytes()[:200] and read_credentials(frame).state == "none"
 
 
 PORTRAITS = [
@@ -269,32 +273,57 @@ def test_label_switch(tmp_path, offline):
     assert Settings().label is False  # off unless asked for
 
 
-def test_sign_frames_switch(tmp_path, offline, capsys):
-    """--sign-frames: every PNG frame of the take carries a valid manifest with the take's
-    facts; a frame changed afterwards reads as changed; verify also reads its watermark."""
+def test_png_frames_signed_by_default(take, offline, capsys):
+    """Every PNG frame of a take carries a valid manifest, signed as it was written, with
+    the facts its MP4's manifest names; a frame changed afterwards reads as changed;
+    verify also reads its watermark and finds it agrees."""
+    run = json.loads((take / "take" / "run.json").read_text())
+    assert run["settings"]["sign_frames"] is False  # JPEG frames only; PNG by default
+    frames = sorted((take / "take" / "frames").glob("*.png"))
+    assert len(frames) == 10
+    facts = take_facts(run)
+    video = read_credentials(take / "take.mp4")
+    for frame in frames:
+        cred = read_credentials(frame)
+        assert cred.state == "valid", cred.problems
+        assert cred.take_id == facts.take_id == video.take_id
+        assert cred.source_type == SOURCE_TYPE
+        assert cred.take == video.take  # the same facts as the video's manifest
+        assert cred.watermark_payload == run["watermark"]["payload"]
+    assert cli_main(["verify", str(frames[2])]) == 0
+    out = capsys.readouterr().out
+    assert "unchanged since it was signed" in out
+    assert f"credentials and watermark: agree (take {run['watermark']['payload']})" in out
+    changed = take / "changed.png"
+    data = bytearray(frames[2].read_bytes())
+    data[data.find(b"IDAT") + 100] ^= 0x01
+    changed.write_bytes(bytes(data))
+    assert read_credentials(changed).state == "changed"
+    assert cli_main(["verify", str(changed)]) == 1
+    assert offline == []
+
+
+def test_sign_frames_switch_jpeg(tmp_path, offline):
+    """--sign-frames: JPEG frames are signed too (once the take is complete); without it
+    they are not. OpenEXR frames never are."""
     audio, rate = soundfile.read(SAMPLE_AUDIO)
     voice = tmp_path / "voice.wav"
     soundfile.write(voice, audio[: rate // 2], rate)
-    args = generate_args(SAMPLE_IMAGE, voice, tmp_path / "t", "--quiet", "--fps", "10")
-    assert cli_main([*args, "--sign-frames"]) == 0
-    run = json.loads((tmp_path / "t" / "run.json").read_text())
+    base = ["--quiet", "--fps", "10", "--frame-format", "jpeg"]
+    for name, flags in (("signed", ["--sign-frames"]), ("plain", [])):
+        args = generate_args(SAMPLE_IMAGE, voice, tmp_path / name, *base, *flags)
+        assert cli_main([*args]) == 0
+    run = json.loads((tmp_path / "signed" / "run.json").read_text())
     assert run["settings"]["sign_frames"] is True
-    frames = sorted((tmp_path / "t" / "frames").glob("*.png"))
-    assert len(frames) == 5
     facts = take_facts(run)
+    frames = sorted((tmp_path / "signed" / "frames").glob("*.jpg"))
+    assert len(frames) == 5
     for frame in frames:
         cred = read_credentials(frame)
         assert cred.state == "valid", cred.problems
         assert cred.take_id == facts.take_id and cred.source_type == SOURCE_TYPE
-        assert cred.take["inputs_sha256"]["portrait"] == run["inputs"]["image"]["sha256"]
-    assert cli_main(["verify", str(frames[2])]) == 0
-    out = capsys.readouterr().out
-    assert "unchanged since it was signed" in out
-    assert f"take {run['watermark']['payload']}" in out
-    data = bytearray(frames[2].read_bytes())
-    data[data.find(b"IDAT") + 100] ^= 0x01
-    frames[2].write_bytes(bytes(data))
-    assert read_credentials(frames[2]).state == "changed"
-    assert cli_main(["verify", str(frames[2])]) == 1
-    assert Settings().sign_frames is False  # off unless asked for
+    for frame in sorted((tmp_path / "plain" / "frames").glob("*.jpg")):
+        assert read_credentials(frame).state == "none"
+    assert Settings().sign_frames is False  # JPEG frames: off unless asked for
+    assert Settings().credentials is True  # PNG frames and videos: on
     assert offline == []

@@ -1,6 +1,7 @@
 """PNG frames: the encoder, and frames with pre-compressed still pixels, decode to exactly the
 frame given, in every reader the project's users have (OpenCV, Pillow, ffmpeg; Blender's
-own reader is checked in the Blender scenarios)."""
+own reader is checked in the Blender scenarios), signed (a C2PA ``caBX`` chunk after IHDR,
+as every PNG frame of a take is by default) or not."""
 
 from __future__ import annotations
 
@@ -122,7 +123,8 @@ def test_plain_png_round_trip_in_pillow(tmp_path, compression):
         np.testing.assert_array_equal(np.asarray(im), rgb)
 
 
-def test_still_region_frame_opens_in_pillow_and_ffmpeg(tmp_path):
+@pytest.mark.parametrize("signed", [False, True], ids=["plain", "signed"])
+def test_still_region_frame_opens_in_pillow_and_ffmpeg(tmp_path, signed):
     from PIL import Image
 
     base = _photo_like(96, 128, 5)
@@ -130,7 +132,18 @@ def test_still_region_frame_opens_in_pillow_and_ffmpeg(tmp_path):
     frame = base.copy()
     frame[20:70, 30:90] = np.random.default_rng(6).integers(0, 256, (50, 60, 3), np.uint8)
     path = tmp_path / "frame.png"
-    path.write_bytes(enc.encode(frame))
+    data = enc.encode(frame)
+    if signed:
+        from core.marks.credentials import TakeFacts
+        from core.marks.frame_signing import FrameSigner
+        from core.marks.keys import local_key
+
+        facts = TakeFacts("0" * 16, {}, {}, "2026-01-01")
+        data = FrameSigner(local_key(tmp_path / "key"), facts).sign_png(data)
+        assert data[37:41] == b"caBX"
+    path.write_bytes(data)
+    assert read_png_text(path) == {"Software": "test"}
+    np.testing.assert_array_equal(_decode(data), frame)
     with Image.open(path) as im:
         im.load()  # Pillow verifies the zlib stream's checksum on a full read
         np.testing.assert_array_equal(np.asarray(im), frame)

@@ -1,5 +1,5 @@
-"""core.take.rerender: only frames whose motion changed are rendered again, atomically; and the
-JPEG / OpenEXR frame formats of a take."""
+"""core.take.rerender: only frames whose motion changed are rendered again, atomically, and
+signed as the take's others are; and the JPEG / OpenEXR frame formats of a take."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import cv2
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import without_c2pa
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.errors import VasaError
+from core.marks.credentials import read_credentials, take_facts
 from core.motion.track import MotionTrack
 from core.runtime.factory import landmark_meter
 from core.take.frames import frame_name
@@ -88,6 +90,12 @@ def test_rerender_touches_only_changed_frames_and_turns_the_head(take: Path):
     kept = head_yaw_measured(take / "frames" / frame_name(2))
     assert turned - kept > 0.03
     record, saved = TakeFolder(take).read()
+    # The rewritten frames carry the take's Content Credentials, as the others do.
+    facts = take_facts(record.to_json())
+    for index in (2, 5, 7):
+        cred = read_credentials(take / "frames" / frame_name(index))
+        assert cred.state == "valid" and cred.take_id == facts.take_id, cred.problems
+        assert cred.watermark_payload == facts.watermark
     np.testing.assert_allclose(saved["head_yaw"][4:7], 18.0)
     assert record.rerenders[-1]["frames"] == 3
     assert not (take / STAGING_DIR).exists()
@@ -155,7 +163,7 @@ def test_frame_formats(tmp_path: Path, clip: Path, fmt: str, ext: str):
         assert np.abs(back[far] * 255 - source[far]).mean() < 1.0
     else:
         assert np.abs(frame[:40, :40].astype(float) - source[:40, :40]).mean() < 3.0
-        assert b"Synthetic talking-head video frame" in files[0].read_bytes()[:2000]
+        assert b"Synthetic talking-head video frame" in without_c2pa(files[0].read_bytes())[:2000]
 
 
 def test_unknown_frame_format_is_refused_before_writing(tmp_path: Path, clip: Path):

@@ -66,14 +66,14 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         "--no-credentials",
         dest="credentials",
         action="store_false",
-        help="do not sign the --video MP4 with Content Credentials (C2PA: made by AI, by "
-        "this engine, from inputs with these hashes)",
+        help="do not sign the PNG frames and the --video MP4 with Content Credentials (C2PA: "
+        "made by AI, by this engine, from inputs with these hashes)",
     )
     p.add_argument(
         "--sign-frames",
         action="store_true",
-        help="also sign every PNG/JPEG frame file with Content Credentials once the take is "
-        "complete (slow: about +30 %% at 512x512, +70 %% at 1080p)",
+        help="also sign JPEG frame files with Content Credentials once the take is complete "
+        "(slow: about +30 %% at 512x512; PNG frames are signed by default)",
     )
     p.add_argument(
         "--no-watermark",

@@ -3,7 +3,8 @@
 PNG encoding (``png``: ISA-L's deflate, which releases the GIL) overlaps with rendering on
 the other core. Each frame is written to a temporary name and renamed, so a cancelled or
 crashed run leaves only complete frames. Provenance text goes into every PNG as a tEXt
-chunk.
+chunk; a signed C2PA manifest (``marks.frame_signing``), when the writer is given ``sign``,
+as a caBX chunk after IHDR, added on the same thread.
 """
 
 from __future__ import annotations
@@ -207,12 +208,14 @@ class FrameWriter:
         fmt: str = "png",
         encoder: Callable[[np.ndarray], bytes] | None = None,
         sink: Callable[[int, bytes], None] | None = None,
+        sign: Callable[[bytes], bytes] | None = None,
     ):
         if fmt not in FRAME_FORMATS:
             raise ValueError(f"unknown frame format {fmt!r}")
         self.fmt = fmt
         self.encoder = encoder  # replaces encode_frame (png.StillRegionPng.encode)
         self.sink = sink  # replaces writing frame files (stream.StreamSink)
+        self.sign = sign  # encoded bytes -> signed bytes (marks.frame_signing), on this thread
         self.folder = folder
         self.text = text
         self.compression = compression
@@ -238,6 +241,8 @@ class FrameWriter:
                     if self.encoder is not None
                     else encode_frame(frame, self.fmt, self.text, self.compression)
                 )
+                if self.sign is not None:
+                    data = self.sign(data)
                 if self.sink is not None:
                     self.sink(index, data)
                 else:

@@ -9,6 +9,7 @@ once per take).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +43,11 @@ def open_targets(
     image: np.ndarray,
     crop: FaceCrop | None,
     provenance: dict[str, str],
+    signer: Callable[[], Callable[[bytes], bytes]] | None = None,
 ) -> list[FrameTarget]:
     """A writer per frame folder under ``root`` (each starts its thread: use them in
-    ``loop.render_frames``, which closes them)."""
+    ``loop.render_frames``, which closes them). ``signer``: makes each writer's frame
+    signer (``marks.frame_credentials.png_signer``; None: frames unsigned)."""
     targets = []
     for folder, cropped in layout(settings.output):
         encoder = None
@@ -57,6 +60,7 @@ def open_targets(
             settings.png_compression,
             fmt=settings.frame_format,
             encoder=encoder,
+            sign=signer() if signer is not None else None,
         )
         targets.append(FrameTarget(writer, crop if cropped else None))
     return targets

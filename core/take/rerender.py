@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
 from ..marks.apply import marked, watermark_payload
+from ..marks.frame_credentials import png_signer, sign_frames
 from ..motion.track import MotionTrack
 from ..runtime.factory import open_stages
 from ..runtime.packs import sha256_file
@@ -71,8 +72,12 @@ def rerender(
     track: MotionTrack,
     progress: Progress | None = None,
     cancel: Cancel = None,
+    credentials_folder: str | Path | None = None,
 ) -> RerenderResult:
-    """Render the frames of the take in ``out_dir`` whose motion differs from ``track``."""
+    """Render the frames of the take in ``out_dir`` whose motion differs from ``track``.
+    A take made with Content Credentials gets them in the frames rewritten (PNG as they are
+    written; JPEG with ``sign_frames``), with its own facts; ``credentials_folder``: the
+    signing key's folder, as for ``generate``."""
     take = TakeFolder(out_dir)
     report = progress or (lambda fraction, message: None)
     record, old = take.read()
@@ -134,7 +139,13 @@ def rerender(
         marked_take = settings.watermark and record.extra.get("watermark")
         payload = watermark_payload(record) if marked_take else None
         renderer, still = marked(renderer, pixels, face, settings.label, payload)
-        targets = outputs.open_targets(take.staging, settings, renderer, still, crop, text)
+        key_folder = Path(credentials_folder) if credentials_folder else None
+        signer = (
+            png_signer(record.to_json(), key_folder)
+            if settings.credentials and settings.frame_format == "png"
+            else None
+        )
+        targets = outputs.open_targets(take.staging, settings, renderer, still, crop, text, signer)
 
         def on_frame(k: int, i: int) -> None:
             report(
@@ -144,6 +155,11 @@ def rerender(
 
         try:
             status = render_frames(renderer, track, changed, targets, cancel, on_frame)
+            jpeg = settings.frame_format == "jpeg"
+            if status == "complete" and jpeg and settings.sign_frames and settings.credentials:
+                report(0.95, "Signing the frames")
+                staged = [take.staging / folder for folder in folders]
+                sign_frames(staged, record.to_json(), key_folder)
         except BaseException:
             shutil.rmtree(take.staging, ignore_errors=True)
             raise

@@ -34,13 +34,14 @@ class Settings:
     overwrite: bool = False
     frame_format: str = "png"  # see take.frames.FRAME_FORMATS
     output: str = "full"  # see OUTPUTS
-    # Content Credentials (a signed C2PA manifest) on the take's --video MP4; see core/marks.
+    # Content Credentials (a signed C2PA manifest) in every PNG frame, as it is written, and
+    # on the take's --video MP4; see core/marks (frame_signing, frame_credentials).
     credentials: bool = True
     # A visible "AI-generated" label in a corner away from the face; see core/marks/label.py.
     label: bool = False
     # An invisible watermark (the take's identity) in every frame's face; core/marks.
     watermark: bool = True
-    # Content Credentials in every PNG/JPEG frame file too (costly: core/marks/frame_credentials).
+    # Content Credentials in JPEG frame files too (costly: core/marks/frame_credentials).
     sign_frames: bool = False
 
     @property
