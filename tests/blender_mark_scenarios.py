@@ -47,7 +47,6 @@ def marks(zip_path: str, work: Path, args: dict) -> dict:
     cases = {
         "marked": {"watermark": True, "label": True, "credentials": True, "sign_frames": False},
         "plain": {"watermark": False, "label": False, "credentials": False, "sign_frames": False},
-        "signed": {"watermark": True, "label": False, "credentials": True, "sign_frames": True},
     }
     for name, switches in cases.items():
         for key, value in switches.items():
@@ -65,7 +64,8 @@ def marks(zip_path: str, work: Path, args: dict) -> dict:
             "status": record["status"],
             "verify": _verify(scene, take, 4),
         }
-    # The signed frames' local key: in the extension's user folder, not the command line's.
+    # The signed frames' local key (PNG frames are signed by default): in the extension's
+    # user folder, not the command line's.
     own = Path(bpy.utils.extension_path_user(MODULE, path="credentials"))
     out["key_files"] = {
         "extension": sorted(p.name for p in own.glob("*")) if own.is_dir() else [],

@@ -99,7 +99,6 @@ def test_verify_take_reports_the_watermark_payload(marks):
     assert lines[0] == "Frame: frame_000004.png"  # the playhead's frame of the take
     assert any(f"take {payload}" in line for line in lines), lines
     assert f"run.json payload {payload}: matches the picture" in lines
-    assert any(line.startswith("Content Credentials: none") for line in lines)  # unsigned
     assert payload in verify["status"]
     for line in lines:  # the Takes panel shows them
         assert line in verify["panel"], verify["panel"]
@@ -114,11 +113,15 @@ def test_verify_take_without_a_watermark_says_so(marks):
 
 
 def test_verify_take_of_signed_frames_shows_who_signed_and_agreement(marks):
-    take = marks["signed"]
+    """PNG frames are signed by default (Content Credentials on, Sign JPEG Frames off)."""
+    take = marks["marked"]
     payload = take["watermark"]["payload"]
-    assert take["settings"]["sign_frames"] is True
-    cred = read_credentials(Path(take["folder"]) / "frames" / "frame_000004.png")
-    assert cred.state == "valid" and cred.watermark_payload == payload
+    assert take["settings"]["credentials"] is True and take["settings"]["sign_frames"] is False
+    for name in ("frame_000001.png", "frame_000004.png", "frame_000012.png"):
+        cred = read_credentials(Path(take["folder"]) / "frames" / name)
+        assert cred.state == "valid" and cred.watermark_payload == payload, cred.problems
+    plain = Path(marks["plain"]["folder"]) / "frames" / "frame_000004.png"
+    assert read_credentials(plain).state == "none"  # Content Credentials off
     lines = take["verify"]["lines"]
     assert any(line.startswith("Signed by: ") and "unverified" in line for line in lines), lines
     assert any(line.startswith("Made: 20") for line in lines), lines

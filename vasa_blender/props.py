@@ -166,14 +166,14 @@ class TalkingHeadState(bpy.types.PropertyGroup):
     credentials: BoolProperty(
         name="Content Credentials",
         default=True,
-        description="Sign the take's videos with a C2PA manifest (who made it, with what, that "
-        "it is AI-generated); with Sign Frames, every frame file too",
+        description="Sign the take's PNG frames and videos with a C2PA manifest (who made it, "
+        "with what, that it is AI-generated); with Sign JPEG Frames, JPEG frames too",
     )
     sign_frames: BoolProperty(
-        name="Sign Frames",
+        name="Sign JPEG Frames",
         default=False,
-        description="Content Credentials in every PNG/JPEG frame file as well (costly: about "
-        "+30% time at 512x512, +70% at 1080p)",
+        description="Content Credentials in JPEG frame files as well (costly: about +30% time "
+        "at 512x512); PNG frames are signed with Content Credentials on",
     )
     watermark: BoolProperty(
         name="Watermark",

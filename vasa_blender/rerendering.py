@@ -16,7 +16,7 @@ from ..core.errors import VasaError
 from ..core.motion.track import MotionTrack
 from ..core.take.record import TakeFolder
 from ..core.take.rerender import changed_frames, rerender
-from . import compat, curves, plane, takes, vse
+from . import compat, curves, generation, plane, takes, vse
 from .jobs import Job
 from .sources import InputMissing
 
@@ -29,6 +29,7 @@ class RerenderPlan:
     changed: int
     notes: list[str]
     indices: list[int]  # 0-based frames that will be rendered again, in order
+    credentials: Path | None = None  # the local signing key's folder, as Generate's
 
 
 def plan(take) -> RerenderPlan:
@@ -42,13 +43,15 @@ def plan(take) -> RerenderPlan:
         raise InputMissing(str(exc)) from exc
     track, notes = curves.read_track(take.controller, stored, take.frame_start)
     changed = changed_frames(stored, track)
-    return RerenderPlan(take.name, folder, track, len(changed), notes, changed)
+    return RerenderPlan(
+        take.name, folder, track, len(changed), notes, changed, generation.credentials_folder()
+    )
 
 
 def make_job(p: RerenderPlan) -> Job:
     return Job(
         f"Re-rendering {p.take}",
-        lambda progress, cancel: rerender(p.folder, p.track, progress, cancel),
+        lambda progress, cancel: rerender(p.folder, p.track, progress, cancel, p.credentials),
     )
 
 
