@@ -5,8 +5,10 @@ its writer writes it: ``png_signer`` gives each frame writer a ``frame_signing.F
 with the take's facts, the same as its MP4's manifest names (``credentials.take_facts`` of
 the run.json object as it stands before the first frame: inputs, settings, seed, start
 time, pack and watermark payload are all known by then). That costs about 1.35 ms a
-512x512 frame and 3.6 ms a 1080p one on the writer thread (README "Responsible use" has
-the end-to-end cost). ``--no-credentials`` turns it off.
+512x512 frame and 3.6 ms a 1080p one on the writer thread; end to end (``core bench``,
+alternated runs on 2 shared cores) -1 to -8 % at 512x512 and -16 % at 1080p, real-time
+factor 0.80 there in the quieter pair (README "Responsible use"). ``--no-credentials``
+turns it off.
 
 JPEG frames are signed only with ``sign_frames`` (``--sign-frames``), through c2pa-python's
 ``Builder.sign`` once the take is complete (a cancelled take's frames are not): that costs
