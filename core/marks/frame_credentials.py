@@ -28,7 +28,7 @@ from .keys import signing_key
 
 def png_signer(
     run: dict[str, Any], key_folder: Path | None = None
-) -> Callable[[], Callable[[bytes], bytes]]:
+) -> Callable[[], Callable[[bytes | list[bytes]], bytes | list[bytes]]]:
     """A factory of frame signers for a take (``run``: its run.json object so far): each
     call makes one writer's ``FrameSigner.sign_png``. The key is read (or made) now."""
     from .frame_signing import FrameSigner

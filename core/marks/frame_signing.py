@@ -39,7 +39,7 @@ import hashlib
 import json
 import struct
 import threading
-from typing import Any
+from typing import Any, overload
 
 from ..errors import MarkError
 from .credentials import Signer, TakeFacts, manifest_definition
@@ -153,17 +153,30 @@ class FrameSigner:
         finally:
             lib.c2pa_free(out)
 
-    def sign_png(self, data: bytes) -> bytes:
-        """``data`` (a PNG file) with a signed ``caBX`` chunk right after IHDR."""
+    @overload
+    def sign_png(self, data: bytes) -> bytes: ...
+    @overload
+    def sign_png(self, data: list[bytes]) -> list[bytes]: ...
+
+    def sign_png(self, data: bytes | list[bytes]) -> bytes | list[bytes]:
+        """``data`` (a PNG file, or its pieces in order as ``png.StillRegionPng.encode_parts``
+        gives them: not joined, one copy fewer of a 3 MB frame) with a signed ``caBX`` chunk
+        right after IHDR; pieces come back as pieces."""
+        parts = [data] if isinstance(data, bytes) else data
         if self.lib is None:
-            return self.signer.sign_bytes(data, PNG, self.title)
-        at = ihdr_end(data)
+            signed_file = self.signer.sign_bytes(b"".join(parts), PNG, self.title)
+            return signed_file if isinstance(data, bytes) else [signed_file]
+        first = parts[0]
+        at = ihdr_end(first)
         builder, lib = _handle(self._builder), self.lib
         with self._lock:  # a fresh placeholder: the frame's own instance id
             placeholder = self._call(
                 lib.c2pa_builder_data_hashed_placeholder, builder, self._reserve, b"image/png"
             )
-        digest = hashlib.sha256(data).digest()  # the file but the chunk: the chunk's range
+        hasher = hashlib.sha256()  # the file but the chunk: the chunk's range
+        for part in parts:
+            hasher.update(part)
+        digest = hasher.digest()
         data_hash = {
             "exclusions": [{"start": at, "length": len(placeholder)}],
             "name": "jumbf manifest",
@@ -185,4 +198,5 @@ class FrameSigner:
                 f"The signed manifest ({len(signed)} bytes) does not fit its placeholder "
                 f"({len(placeholder)} bytes); the frame cannot be signed."
             )
-        return b"".join((data[:at], signed, data[at:]))
+        pieces = [first[:at], signed, first[at:], *parts[1:]]
+        return b"".join(pieces) if isinstance(data, bytes) else pieces

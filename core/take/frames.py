@@ -16,7 +16,7 @@ import queue
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -139,12 +139,16 @@ def read_png_text(path: str | Path) -> dict[str, str]:
     return out
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` via a temporary file in the same folder and a rename."""
+def write_atomic(path: Path, data: bytes | Sequence[bytes]) -> None:
+    """Write bytes (or pieces of them, in order) to ``path`` via a temporary file in the
+    same folder and a rename."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes | bytearray | memoryview):
+                fh.write(data)
+            else:
+                fh.writelines(data)
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -206,14 +210,14 @@ class FrameWriter:
         compression: int = 1,
         max_pending: int = 6,
         fmt: str = "png",
-        encoder: Callable[[np.ndarray], bytes] | None = None,
+        encoder: Callable[[np.ndarray], bytes | list[bytes]] | None = None,
         sink: Callable[[int, bytes], None] | None = None,
-        sign: Callable[[bytes], bytes] | None = None,
+        sign: Callable[[bytes | list[bytes]], bytes | list[bytes]] | None = None,
     ):
         if fmt not in FRAME_FORMATS:
             raise ValueError(f"unknown frame format {fmt!r}")
         self.fmt = fmt
-        self.encoder = encoder  # replaces encode_frame (png.StillRegionPng.encode)
+        self.encoder = encoder  # replaces encode_frame (png.StillRegionPng.encode_parts)
         self.sink = sink  # replaces writing frame files (stream.StreamSink)
         self.sign = sign  # encoded bytes -> signed bytes (marks.frame_signing), on this thread
         self.folder = folder
@@ -244,7 +248,7 @@ class FrameWriter:
                 if self.sign is not None:
                     data = self.sign(data)
                 if self.sink is not None:
-                    self.sink(index, data)
+                    self.sink(index, data if isinstance(data, bytes) else b"".join(data))
                 else:
                     write_atomic(self.folder / frame_name(index, self.fmt), data)
                 self.written = index

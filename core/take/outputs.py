@@ -43,7 +43,7 @@ def open_targets(
     image: np.ndarray,
     crop: FaceCrop | None,
     provenance: dict[str, str],
-    signer: Callable[[], Callable[[bytes], bytes]] | None = None,
+    signer: Callable[[], Callable[[bytes | list[bytes]], bytes | list[bytes]]] | None = None,
 ) -> list[FrameTarget]:
     """A writer per frame folder under ``root`` (each starts its thread: use them in
     ``loop.render_frames``, which closes them). ``signer``: makes each writer's frame
@@ -53,7 +53,7 @@ def open_targets(
         encoder = None
         box = renderer.changing_box
         if not cropped and settings.frame_format == "png" and box is not None:
-            encoder = StillRegionPng(image, box, provenance, settings.png_compression).encode
+            encoder = StillRegionPng(image, box, provenance, settings.png_compression).encode_parts
         writer = FrameWriter(
             root / folder,
             provenance,
