@@ -559,7 +559,7 @@ class BlenderMaker:
         for name in self.controls:
             setattr(state, name, getattr(s.motion, name))
         state.pack_path = s.pack or ""
-        state.credentials, state.sign_frames = s.credentials, s.sign_frames
+        state.credentials = s.credentials
         state.watermark, state.label = s.watermark, s.label
         prefs = bpy.context.preferences.addons[self.module].preferences
         prefs.provider, prefs.threads, prefs.frame_format = s.provider, s.threads, s.frame_format

@@ -41,12 +41,12 @@ def marks(zip_path: str, work: Path, args: dict) -> dict:
     install(zip_path)
     scene, *_ = scene_with_inputs(work, args["image"], args["audio"])
     state = scene.talking_head
-    defaults = {k: getattr(state, k) for k in ("credentials", "sign_frames", "watermark", "label")}
+    defaults = {k: getattr(state, k) for k in ("credentials", "watermark", "label")}
     panel = draw_panels("VIEW_3D")
     out: dict = {"defaults": defaults, "props": panel.get("props", [])}
     cases = {
-        "marked": {"watermark": True, "label": True, "credentials": True, "sign_frames": False},
-        "plain": {"watermark": False, "label": False, "credentials": False, "sign_frames": False},
+        "marked": {"watermark": True, "label": True, "credentials": True},
+        "plain": {"watermark": False, "label": False, "credentials": False},
     }
     for name, switches in cases.items():
         for key, value in switches.items():

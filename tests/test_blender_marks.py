@@ -49,11 +49,10 @@ def _rgb(path: Path) -> np.ndarray:
 def test_panel_shows_the_switches_with_safe_defaults(marks):
     assert marks["defaults"] == {
         "credentials": True,
-        "sign_frames": False,
         "watermark": True,
         "label": False,
     }
-    for name in ("credentials", "sign_frames", "watermark", "label"):
+    for name in ("credentials", "watermark", "label"):
         assert name in marks["props"], marks["props"]
 
 
@@ -62,7 +61,7 @@ def test_watermark_and_label_on_are_recorded_and_in_the_frames(marks):
     assert take["status"] == "complete" and take["n_frames"] == 12
     settings = take["settings"]
     assert settings["watermark"] is True and settings["label"] is True
-    assert settings["credentials"] is True and settings["sign_frames"] is False
+    assert settings["credentials"] is True
     assert take["take_settings"]["label"] is True  # the scene's record of the take too
     payload = take["watermark"]["payload"]
     assert len(payload) == 10
@@ -113,10 +112,10 @@ def test_verify_take_without_a_watermark_says_so(marks):
 
 
 def test_verify_take_of_signed_frames_shows_who_signed_and_agreement(marks):
-    """PNG frames are signed by default (Content Credentials on, Sign JPEG Frames off)."""
+    """PNG frames are signed by default (Content Credentials on)."""
     take = marks["marked"]
     payload = take["watermark"]["payload"]
-    assert take["settings"]["credentials"] is True and take["settings"]["sign_frames"] is False
+    assert take["settings"]["credentials"] is True and "sign_frames" not in take["settings"]
     for name in ("frame_000001.png", "frame_000004.png", "frame_000012.png"):
         cred = read_credentials(Path(take["folder"]) / "frames" / name)
         assert cred.state == "valid" and cred.watermark_payload == payload, cred.problems

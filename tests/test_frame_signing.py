@@ -49,7 +49,7 @@ def test_png_signed_valid_and_changed(key, tmp_path: Path):
     signer = FrameSigner(key, FACTS)
     assert signer.method == "data hash"
     plain = _png()
-    signed = signer.sign_png(plain)
+    signed = signer.sign(plain)
     assert signed[12:16] == b"IHDR" and signed[37:41] == b"caBX"  # right after IHDR
     assert without_c2pa(signed) == plain
     path = tmp_path / "frame.png"
@@ -61,7 +61,7 @@ def test_png_signed_valid_and_changed(key, tmp_path: Path):
     with Image.open(path) as im:  # still a PNG to other readers, the same pixels
         assert np.array_equal(np.asarray(im.convert("RGB")), RGB)
     # One Builder signs many frames; each manifest is its own (instance id, signature).
-    again = signer.sign_png(plain)
+    again = signer.sign(plain)
     assert again != signed and len(again) == len(signed) and without_c2pa(again) == plain
     bad = bytearray(signed)
     bad[bad.find(b"IDAT") + 50] ^= 1
@@ -72,10 +72,10 @@ def test_png_signed_valid_and_changed(key, tmp_path: Path):
 def test_errors_are_mark_errors(key):
     signer = FrameSigner(key, FACTS)
     with pytest.raises(MarkError, match="not a PNG"):
-        signer.sign_png(b"GIF89a not a png at all, not at all")
+        signer.sign(b"GIF89a not a png at all, not at all")
     signer._builder = types.SimpleNamespace(_handle=None)  # a null builder: the library refuses
     with pytest.raises(MarkError, match=r"could not be added to a frame \(.+\)"):
-        signer.sign_png(_png())
+        signer.sign(_png())
 
 
 def test_fallback_without_the_data_hash_calls(key, tmp_path: Path, monkeypatch):
@@ -89,6 +89,31 @@ def test_fallback_without_the_data_hash_calls(key, tmp_path: Path, monkeypatch):
         signer = FrameSigner(key, FACTS)
     assert signer.method == "Builder.sign"
     path = tmp_path / "frame.png"
-    path.write_bytes(signer.sign_png(_png()))
+    path.write_bytes(signer.sign(_png()))
     cred = read_credentials(path)
     assert cred.state == "valid" and cred.take_id == FACTS.take_id
+
+
+def test_jpeg_and_png_pieces_signed(key, tmp_path: Path):
+    """A JPEG frame: the manifest's APP11 segments right after SOI, valid, and a change in
+    the picture reads as changed. A PNG given as pieces (the frame writer's way) comes back
+    as pieces that join to a valid file."""
+    from core.take.frames import encode_jpeg
+
+    signer = FrameSigner(key, FACTS, "frame.jpg", "image/jpeg")
+    plain = encode_jpeg(RGB, {"Software": "test"})
+    signed = signer.sign(plain)
+    assert signed[:2] == b"\xff\xd8" and signed[2:4] == b"\xff\xeb"  # SOI, then APP11
+    path = tmp_path / "frame.jpg"
+    path.write_bytes(signed)
+    assert read_credentials(path).state == "valid"
+    changed = bytearray(signed)
+    changed[-100] ^= 0x01
+    path.write_bytes(bytes(changed))
+    assert read_credentials(path).state == "changed"
+    png = _png()
+    pieces = FrameSigner(key, FACTS).sign([png[:40], png[40:1000], png[1000:]])
+    assert isinstance(pieces, list)
+    path = tmp_path / "pieces.png"
+    path.write_bytes(b"".join(pieces))
+    assert read_credentials(path).state == "valid" and without_c2pa(b"".join(pieces)) == png

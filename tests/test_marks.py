@@ -1,6 +1,6 @@
 """Content Credentials: a take's MP4 and its PNG frames are signed by default (offline), read
 back by ``verify``, and a change after signing is reported; JPEG frames with
-``--sign-frames``; frames signed alone; bad input to ``verify``."""
+frames signed alone; bad input to ``verify``."""
 
 from __future__ import annotations
 
@@ -278,7 +278,7 @@ def test_png_frames_signed_by_default(take, offline, capsys):
     the facts its MP4's manifest names; a frame changed afterwards reads as changed;
     verify also reads its watermark and finds it agrees."""
     run = json.loads((take / "take" / "run.json").read_text())
-    assert run["settings"]["sign_frames"] is False  # JPEG frames only; PNG by default
+    assert run["settings"]["credentials"] is True
     frames = sorted((take / "take" / "frames").glob("*.png"))
     assert len(frames) == 10
     facts = take_facts(run)
@@ -303,18 +303,18 @@ def test_png_frames_signed_by_default(take, offline, capsys):
     assert offline == []
 
 
-def test_sign_frames_switch_jpeg(tmp_path, offline):
-    """--sign-frames: JPEG frames are signed too (once the take is complete); without it
-    they are not. OpenEXR frames never are."""
+def test_jpeg_frames_signed_by_default(tmp_path, offline):
+    """JPEG frames carry a manifest too (APP11 segments right after SOI, signed as they are
+    written); with --no-credentials they do not; a changed one reads as changed."""
     audio, rate = soundfile.read(SAMPLE_AUDIO)
     voice = tmp_path / "voice.wav"
     soundfile.write(voice, audio[: rate // 2], rate)
     base = ["--quiet", "--fps", "10", "--frame-format", "jpeg"]
-    for name, flags in (("signed", ["--sign-frames"]), ("plain", [])):
+    for name, flags in (("signed", []), ("plain", ["--no-credentials"])):
         args = generate_args(SAMPLE_IMAGE, voice, tmp_path / name, *base, *flags)
         assert cli_main([*args]) == 0
     run = json.loads((tmp_path / "signed" / "run.json").read_text())
-    assert run["settings"]["sign_frames"] is True
+    assert run["settings"]["credentials"] is True
     facts = take_facts(run)
     frames = sorted((tmp_path / "signed" / "frames").glob("*.jpg"))
     assert len(frames) == 5
@@ -324,6 +324,10 @@ def test_sign_frames_switch_jpeg(tmp_path, offline):
         assert cred.take_id == facts.take_id and cred.source_type == SOURCE_TYPE
     for frame in sorted((tmp_path / "plain" / "frames").glob("*.jpg")):
         assert read_credentials(frame).state == "none"
-    assert Settings().sign_frames is False  # JPEG frames: off unless asked for
-    assert Settings().credentials is True  # PNG frames and videos: on
+    changed = tmp_path / "changed.jpg"
+    data = bytearray(frames[1].read_bytes())
+    data[-200] ^= 0x01  # in the entropy-coded picture
+    changed.write_bytes(bytes(data))
+    assert read_credentials(changed).state == "changed"
+    assert Settings().credentials is True  # frames and videos: on
     assert offline == []

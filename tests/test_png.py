@@ -139,7 +139,7 @@ def test_still_region_frame_opens_in_pillow_and_ffmpeg(tmp_path, signed):
         from core.marks.keys import local_key
 
         facts = TakeFacts("0" * 16, {}, {}, "2026-01-01")
-        data = FrameSigner(local_key(tmp_path / "key"), facts).sign_png(data)
+        data = FrameSigner(local_key(tmp_path / "key"), facts).sign(data)
         assert data[37:41] == b"caBX"
     path.write_bytes(data)
     assert read_png_text(path) == {"Software": "test"}

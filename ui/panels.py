@@ -87,9 +87,6 @@ def draw_marks(layout, state) -> None:
     """The marks new takes carry (README "Responsible use")."""
     col = layout.column(heading="Marks", align=True)
     col.prop(state, "credentials")
-    sub = col.row()
-    sub.enabled = state.credentials
-    sub.prop(state, "sign_frames")
     col.prop(state, "watermark")
     col.prop(state, "label")
     if not state.watermark:

@@ -63,7 +63,6 @@ def settings_for(context: bpy.types.Context) -> Settings:
         threads=prefs.threads,
         frame_format=prefs.frame_format,
         credentials=state.credentials,
-        sign_frames=state.sign_frames and state.credentials,
         watermark=state.watermark,
         label=state.label,
     )

@@ -166,14 +166,8 @@ class TalkingHeadState(bpy.types.PropertyGroup):
     credentials: BoolProperty(
         name="Content Credentials",
         default=True,
-        description="Sign the take's PNG frames and videos with a C2PA manifest (who made it, "
-        "with what, that it is AI-generated); with Sign JPEG Frames, JPEG frames too",
-    )
-    sign_frames: BoolProperty(
-        name="Sign JPEG Frames",
-        default=False,
-        description="Content Credentials in JPEG frame files as well (costly: about +30% time "
-        "at 512x512); PNG frames are signed with Content Credentials on",
+        description="Sign the take's PNG and JPEG frames and its videos with a C2PA manifest "
+        "(who made it, with what, that it is AI-generated)",
     )
     watermark: BoolProperty(
         name="Watermark",

@@ -1,4 +1,5 @@
-"""Content Credentials in every PNG frame as it is written: libc2pa's data-hash calls.
+"""Content Credentials in every PNG and JPEG frame as it is written: libc2pa's data-hash
+calls.
 
 Why ctypes: c2pa-python 0.38.0 (pinned in requirements.txt) signs a file only through
 ``Builder.sign``, which reads the whole asset through Python stream callbacks, parses it,
@@ -9,7 +10,7 @@ the 0.38 bindings name in their list of exports but do not wrap:
 
 * ``c2pa_builder_data_hashed_placeholder(builder, reserved_size, format, &manifest_bytes)``
   -> a manifest of the final size, already wrapped for ``format`` (for PNG, a whole
-  ``caBX`` chunk);
+  ``caBX`` chunk; for JPEG, APP11 segments);
 * ``c2pa_builder_sign_data_hashed_embeddable(builder, signer, data_hash_json, format,
   asset, &manifest_bytes)`` -> the signed manifest, the same size, for a ``DataHash``
   (sha256 of the file, the placeholder's byte range excluded) computed by the caller.
@@ -46,6 +47,7 @@ from .credentials import Signer, TakeFacts, manifest_definition
 from .keys import SigningKey
 
 PNG = "image/png"
+JPEG = "image/jpeg"
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _U8P = ctypes.POINTER(ctypes.c_ubyte)
 _SYMBOLS = ("c2pa_builder_data_hashed_placeholder", "c2pa_builder_sign_data_hashed_embeddable")
@@ -100,6 +102,15 @@ def _handle(obj: Any) -> ctypes.c_void_p:
     return ctypes.cast(obj._handle, ctypes.c_void_p)
 
 
+def manifest_offset(data: bytes, mime: str) -> int:
+    """Where a frame's manifest goes: right after a PNG's IHDR, a JPEG's SOI marker."""
+    if mime == JPEG:
+        if not data.startswith(b"\xff\xd8"):
+            raise MarkError("A frame is not a JPEG file; it cannot be signed as one.")
+        return 2
+    return ihdr_end(data)
+
+
 def ihdr_end(data: bytes) -> int:
     """Offset just past a PNG's IHDR chunk (33 for any valid PNG); MarkError otherwise."""
     if not data.startswith(_SIGNATURE) or data[12:16] != b"IHDR":
@@ -109,12 +120,15 @@ def ihdr_end(data: bytes) -> int:
 
 
 class FrameSigner:
-    """Signs the PNG frames of one take (``facts``) with ``key``; ``sign_png`` is called
+    """Signs the PNG or JPEG frames of one take (``facts``) with ``key``; ``sign`` is called
     from a frame writer's thread (thread-safe: the native calls hold a lock)."""
 
-    def __init__(self, key: SigningKey, facts: TakeFacts, title: str = "frame.png"):
+    def __init__(
+        self, key: SigningKey, facts: TakeFacts, title: str = "frame.png", mime: str = PNG
+    ):
         self.signer = Signer(key, facts)
         self.title = title
+        self.mime = mime
         self.lib = native_library()
         self.method = "data hash" if self.lib is not None else "Builder.sign"
         self._lock = threading.Lock()
@@ -124,7 +138,7 @@ class FrameSigner:
 
         self._c2pa_signer = self.signer._signer()
         context = c2pa.Context.builder().with_settings(c2pa.Settings.from_dict(_FAST)).build()
-        definition = json.dumps(manifest_definition(facts, title, PNG))
+        definition = json.dumps(manifest_definition(facts, title, mime))
         try:
             self._builder = c2pa.Builder(definition, context=context)
         except c2pa.C2paError as exc:
@@ -154,24 +168,25 @@ class FrameSigner:
             lib.c2pa_free(out)
 
     @overload
-    def sign_png(self, data: bytes) -> bytes: ...
+    def sign(self, data: bytes) -> bytes: ...
     @overload
-    def sign_png(self, data: list[bytes]) -> list[bytes]: ...
+    def sign(self, data: list[bytes]) -> list[bytes]: ...
 
-    def sign_png(self, data: bytes | list[bytes]) -> bytes | list[bytes]:
-        """``data`` (a PNG file, or its pieces in order as ``png.StillRegionPng.encode_parts``
-        gives them: not joined, one copy fewer of a 3 MB frame) with a signed ``caBX`` chunk
-        right after IHDR; pieces come back as pieces."""
+    def sign(self, data: bytes | list[bytes]) -> bytes | list[bytes]:
+        """``data`` (a PNG or JPEG file as ``mime`` says, or its pieces in order as
+        ``png.StillRegionPng.encode_parts`` gives them: not joined, one copy fewer of a 3 MB
+        frame) with the signed manifest right after a PNG's IHDR (a ``caBX`` chunk) or a
+        JPEG's SOI (APP11 segments); pieces come back as pieces."""
         parts = [data] if isinstance(data, bytes) else data
         if self.lib is None:
-            signed_file = self.signer.sign_bytes(b"".join(parts), PNG, self.title)
+            signed_file = self.signer.sign_bytes(b"".join(parts), self.mime, self.title)
             return signed_file if isinstance(data, bytes) else [signed_file]
         first = parts[0]
-        at = ihdr_end(first)
+        at = manifest_offset(first, self.mime)
         builder, lib = _handle(self._builder), self.lib
         with self._lock:  # a fresh placeholder: the frame's own instance id
             placeholder = self._call(
-                lib.c2pa_builder_data_hashed_placeholder, builder, self._reserve, b"image/png"
+                lib.c2pa_builder_data_hashed_placeholder, builder, self._reserve, self.mime.encode()
             )
         hasher = hashlib.sha256()  # the file but the chunk: the chunk's range
         for part in parts:
@@ -190,7 +205,7 @@ class FrameSigner:
                 builder,
                 _handle(self._c2pa_signer),
                 json.dumps(data_hash).encode(),
-                b"image/png",
+                self.mime.encode(),
                 None,
             )
         if len(signed) != len(placeholder):

@@ -66,14 +66,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
         "--no-credentials",
         dest="credentials",
         action="store_false",
-        help="do not sign the PNG frames and the --video MP4 with Content Credentials (C2PA: "
+        help="do not sign the PNG/JPEG frames and the --video MP4 with Content Credentials (C2PA: "
         "made by AI, by this engine, from inputs with these hashes)",
-    )
-    p.add_argument(
-        "--sign-frames",
-        action="store_true",
-        help="also sign JPEG frame files with Content Credentials once the take is complete "
-        "(slow: about +30 %% at 512x512; PNG frames are signed by default)",
     )
     p.add_argument(
         "--no-watermark",
@@ -103,7 +97,6 @@ def settings_from_flags(args: argparse.Namespace, overwrite: bool = False) -> Se
         credentials=args.credentials,
         label=args.label,
         watermark=args.watermark,
-        sign_frames=args.sign_frames,
     )
 
 

@@ -26,7 +26,7 @@ from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import read_portrait
 from ..marks.apply import marked, watermark_payload
-from ..marks.frame_credentials import png_signer, sign_frames
+from ..marks.frame_credentials import SIGNED_FORMATS, frame_signer
 from ..motion.track import MotionTrack
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
@@ -250,8 +250,8 @@ def generate(
         key_folder = Path(credentials_folder) if credentials_folder else None
         # PNG frames signed as they are written, with the facts the MP4's manifest names.
         signer = (
-            png_signer(record.to_json(), key_folder)
-            if settings.credentials and settings.frame_format == "png"
+            frame_signer(record.to_json(), settings.frame_format, key_folder)
+            if settings.credentials and settings.frame_format in SIGNED_FORMATS
             else None
         )
         take.write_record(record)
@@ -274,11 +274,6 @@ def generate(
         status, error = "failed", None
         try:
             status = render_frames(renderer, track, range(n), targets, cancel, on_frame)
-            jpeg = settings.frame_format == "jpeg"
-            if status == "complete" and jpeg and settings.sign_frames and settings.credentials:
-                report(1.0, "Signing the frames")
-                folders = [take.path / f for f in outputs.folders(settings.output)]
-                sign_frames(folders, record.to_json(), key_folder)
         except VasaError as exc:
             error = str(exc)
             raise

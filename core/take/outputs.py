@@ -47,7 +47,7 @@ def open_targets(
 ) -> list[FrameTarget]:
     """A writer per frame folder under ``root`` (each starts its thread: use them in
     ``loop.render_frames``, which closes them). ``signer``: makes each writer's frame
-    signer (``marks.frame_credentials.png_signer``; None: frames unsigned)."""
+    signer (``marks.frame_credentials.frame_signer``; None: frames unsigned)."""
     targets = []
     for folder, cropped in layout(settings.output):
         encoder = None

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
 from ..marks.apply import marked, watermark_payload
-from ..marks.frame_credentials import png_signer, sign_frames
+from ..marks.frame_credentials import SIGNED_FORMATS, frame_signer
 from ..motion.track import MotionTrack
 from ..runtime.factory import open_stages
 from ..runtime.packs import sha256_file
@@ -75,8 +75,8 @@ def rerender(
     credentials_folder: str | Path | None = None,
 ) -> RerenderResult:
     """Render the frames of the take in ``out_dir`` whose motion differs from ``track``.
-    A take made with Content Credentials gets them in the frames rewritten (PNG as they are
-    written; JPEG with ``sign_frames``), with its own facts; ``credentials_folder``: the
+    A take made with Content Credentials gets them in the frames rewritten (PNG and JPEG,
+    as they are written), with its own facts; ``credentials_folder``: the
     signing key's folder, as for ``generate``."""
     take = TakeFolder(out_dir)
     report = progress or (lambda fraction, message: None)
@@ -141,8 +141,8 @@ def rerender(
         renderer, still = marked(renderer, pixels, face, settings.label, payload)
         key_folder = Path(credentials_folder) if credentials_folder else None
         signer = (
-            png_signer(record.to_json(), key_folder)
-            if settings.credentials and settings.frame_format == "png"
+            frame_signer(record.to_json(), settings.frame_format, key_folder)
+            if settings.credentials and settings.frame_format in SIGNED_FORMATS
             else None
         )
         targets = outputs.open_targets(take.staging, settings, renderer, still, crop, text, signer)
@@ -155,11 +155,6 @@ def rerender(
 
         try:
             status = render_frames(renderer, track, changed, targets, cancel, on_frame)
-            jpeg = settings.frame_format == "jpeg"
-            if status == "complete" and jpeg and settings.sign_frames and settings.credentials:
-                report(0.95, "Signing the frames")
-                staged = [take.staging / folder for folder in folders]
-                sign_frames(staged, record.to_json(), key_folder)
         except BaseException:
             shutil.rmtree(take.staging, ignore_errors=True)
             raise

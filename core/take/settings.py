@@ -41,8 +41,6 @@ class Settings:
     label: bool = False
     # An invisible watermark (the take's identity) in every frame's face; core/marks.
     watermark: bool = True
-    # Content Credentials in JPEG frame files too (costly: core/marks/frame_credentials).
-    sign_frames: bool = False
 
     @property
     def seed(self) -> int:
