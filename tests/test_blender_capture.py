@@ -30,7 +30,9 @@ def known_track() -> MotionTrack:
     t = np.arange(N) / FPS
     track = MotionTrack.neutral(N, FPS)
     track["head_yaw"] = 12 * np.sin(2 * np.pi * t / 2.0)
-    track["jawOpen"] = 0.4 * (1 - np.cos(2 * np.pi * t / 0.9))
+    # Up to 0.5, talking's range: above it the landmark model's reading of a rendered
+    # mouth levels off, so capture reads jaw back only that far (docs/capture.md).
+    track["jawOpen"] = 0.25 * (1 - np.cos(2 * np.pi * t / 0.9))
     track["eyeBlinkLeft"] = track["eyeBlinkRight"] = np.where(np.abs(t - 1.2) < 0.15, 1.0, 0.0)
     return track
 

@@ -16,13 +16,15 @@ import numpy as np
 
 from ..face.measure import FEATURES
 from ..motion.track import STANDARD_CHANNELS, MotionTrack
-from ..render.mouth import jaw_for_share
 
-# Inner-lip gap and nose-to-chin growth (face widths) per unit of the renderer's
-# ``jaw_response`` (measured on speech's openings, jawOpen 0.2-0.4: above them the landmark
-# model's reading of a rendered gap levels off near 0.15).
-JAW_GAP = 0.2
-CHIN_DROP = 0.15
+# jawOpen from the inner-lip gap's and the nose-to-chin distance's growth (face widths), as
+# the renderer draws jawOpen 0-0.5 and the landmark model reads it back: the median over
+# five portraits (sad, art_1, people_0, happy, d10's first frame). A table, not a line: the
+# model under-reads small openings and its reading levels off above 0.5 (near 0.15 face
+# widths), talking's range ending there (docs/capture.md).
+JAW_STEPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+JAW_GAP_READ = (0.0, 0.01, 0.024, 0.047, 0.068, 0.111, 0.129, 0.145)
+JAW_CHIN_READ = (0.0, 0.02, 0.032, 0.048, 0.058, 0.071, 0.076, 0.084)
 SEALED_GAP = 0.01  # lips count as sealed below this gap over the reference's
 CLOSED_SHARE = 0.4  # a shut eye reads at this share of its open level (lid gap / width)
 OPEN_PERCENTILE = 90  # an eye's open level: this percentile of its opening over the clip
@@ -115,8 +117,8 @@ def to_track(values: np.ndarray, fps: float) -> MotionTrack:
 
     # Mouth, against the reference (first) frame: row 0 of the features.
     gap = f("mouth") - f("mouth")[0]
-    jaw = jaw_for_share(gap / JAW_GAP)
-    chin = jaw_for_share((f("chin") - f("chin")[0]) / CHIN_DROP)
+    jaw = np.interp(gap, JAW_GAP_READ, JAW_STEPS)
+    chin = np.interp(f("chin") - f("chin")[0], JAW_CHIN_READ, JAW_STEPS)
     sealed = (gap < SEALED_GAP) & (chin > 0.05)  # jaw down behind closed lips
     close = np.where(sealed, np.minimum(chin, 0.3), 0.0)
     track["jawOpen"] = np.where(sealed, close, jaw)

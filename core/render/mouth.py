@@ -56,11 +56,6 @@ def jaw_response(jaw: float) -> float:
     return 1.0 - (1.0 - j) ** JAW_CURVE
 
 
-def jaw_for_share(share: np.ndarray) -> np.ndarray:
-    """The jawOpen whose ``jaw_response`` is ``share`` (0..1): capture's inverse."""
-    return 1.0 - (1.0 - np.clip(share, 0.0, 1.0)) ** (1.0 / JAW_CURVE)
-
-
 def close_share(ch: Mapping[str, float]) -> float:
     """How much of the jaw's opening mouthClose seals (0..1). ARKit's mouthClose is in
     jawOpen's units: the lips meet when it equals jawOpen, however far the jaw is open."""
