@@ -26,14 +26,17 @@ _EXTENSIONS = {"png": "png", "jpeg": "jpg"}
 
 
 def frame_signer(
-    run: dict[str, Any], fmt: str, key_folder: Path | None = None
-) -> Callable[[], Callable[[bytes | list[bytes]], bytes | list[bytes]]]:
+    run: dict[str, Any], fmt: str, credentials: bool, key_folder: str | Path | None = None
+) -> Callable[[], Callable[[bytes | list[bytes]], bytes | list[bytes]]] | None:
     """A factory of frame signers for a take's ``fmt`` frames (``run``: its run.json object
     so far; ``key_folder``: where the local key lives, Blender's extension user folder, by
     default ``keys.default_folder``): each call makes one writer's ``FrameSigner.sign``.
-    The key is read (or made) now."""
+    None when the take is not signed (``credentials`` off, or a format that cannot carry a
+    manifest). The key is read (or made) now."""
+    if not credentials or fmt not in SIGNED_FORMATS:
+        return None
     from .frame_signing import FrameSigner
 
-    key, facts = signing_key(key_folder), take_facts(run)
+    key, facts = signing_key(Path(key_folder) if key_folder else None), take_facts(run)
     title = f"frame_%06d.{_EXTENSIONS[fmt]}"
     return lambda: FrameSigner(key, facts, title, SIGNED_FORMATS[fmt]).sign

@@ -88,8 +88,8 @@ class Mouth:
         # the jaw.
         self._split = self.photo_teeth.split
         upper, lower = up[list(fr.LIP_INNER_UPPER)], up[list(fr.LIP_INNER_LOWER)]
-        gap = float(np.max((lower - upper)[3:8, 1]))
-        self._parted = not self.photo_teeth.shown and gap > PARTED * frame.fh
+        self.photo_gap = float(np.max((lower - upper)[3:8, 1]))  # teeth show already when > 0
+        self._parted = not self.photo_teeth.shown and self.photo_gap > PARTED * frame.fh
         if self._parted:
             # Parted lips without teeth found (a painting's half-open mouth): the photo's
             # own gap stays with the upper lip and the opening starts near the lower lip;
@@ -112,8 +112,6 @@ class Mouth:
         self.lips = np.array(sorted(lips))
         rel = (up[self.lips, 0] - self.centre[0]) / self._half_mouth
         self.lip_side = np.clip(rel, -1.2, 1.2)  # -1 at the image-left corner, +1 right
-        inner_gap = up[list(fr.LIP_INNER_LOWER), 1] - up[list(fr.LIP_INNER_UPPER), 1]
-        self.photo_gap = float(np.max(inner_gap[3:8]))  # teeth show already when > 0
 
     # -- the jaw ------------------------------------------------------------------------
     def jaw_share(self, xy: np.ndarray, close: float = 0.0) -> np.ndarray:

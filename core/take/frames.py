@@ -4,7 +4,7 @@ PNG encoding (``png``: ISA-L's deflate, which releases the GIL) overlaps with re
 the other core. Each frame is written to a temporary name and renamed, so a cancelled or
 crashed run leaves only complete frames. Provenance text goes into every PNG as a tEXt
 chunk; a signed C2PA manifest (``marks.frame_signing``), when the writer is given ``sign``,
-as a caBX chunk after IHDR, added on the same thread.
+right after a PNG's IHDR or a JPEG's SOI, added on the same thread.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from ..audio import SAMPLE_RATE, compute_features, read_audio
 from ..errors import OutputError, VasaError
 from ..face.portrait import read_portrait
 from ..marks.apply import marked, watermark_payload
-from ..marks.frame_credentials import SIGNED_FORMATS, frame_signer
+from ..marks.frame_credentials import frame_signer
 from ..motion.track import MotionTrack
 from ..runtime import sessions
 from ..runtime.factory import Stages, open_stages
@@ -247,12 +247,9 @@ def generate(
             started_at=started,
         )
         payload = watermark_payload(record) if settings.watermark else None
-        key_folder = Path(credentials_folder) if credentials_folder else None
-        # PNG frames signed as they are written, with the facts the MP4's manifest names.
-        signer = (
-            frame_signer(record.to_json(), settings.frame_format, key_folder)
-            if settings.credentials and settings.frame_format in SIGNED_FORMATS
-            else None
+        # Frames signed as they are written, with the facts the MP4's manifest names.
+        signer = frame_signer(
+            record.to_json(), settings.frame_format, settings.credentials, credentials_folder
         )
         take.write_record(record)
         text = provenance(

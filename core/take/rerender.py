@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import OutputError, VasaError
 from ..face.portrait import load_image
 from ..marks.apply import marked, watermark_payload
-from ..marks.frame_credentials import SIGNED_FORMATS, frame_signer
+from ..marks.frame_credentials import frame_signer
 from ..motion.track import MotionTrack
 from ..runtime.factory import open_stages
 from ..runtime.packs import sha256_file
@@ -139,11 +139,8 @@ def rerender(
         marked_take = settings.watermark and record.extra.get("watermark")
         payload = watermark_payload(record) if marked_take else None
         renderer, still = marked(renderer, pixels, face, settings.label, payload)
-        key_folder = Path(credentials_folder) if credentials_folder else None
-        signer = (
-            frame_signer(record.to_json(), settings.frame_format, key_folder)
-            if settings.credentials and settings.frame_format in SIGNED_FORMATS
-            else None
+        signer = frame_signer(
+            record.to_json(), settings.frame_format, settings.credentials, credentials_folder
         )
         targets = outputs.open_targets(take.staging, settings, renderer, still, crop, text, signer)
 
