@@ -43,6 +43,17 @@ def shared_path(relative: str | Path) -> Path:
     pytest.skip(f"{path} is not present (extra data from <repo>/../shared/data)")
 
 
+def speech_clip(path: Path, seconds: float) -> Path:
+    """The bundled sample speech's first ``seconds`` written to ``path``: a short voice for
+    a take (module fixtures call it with a temporary folder of their own)."""
+    import soundfile
+
+    from core.audio import SAMPLE_RATE, load_audio
+
+    soundfile.write(path, load_audio(SAMPLE_AUDIO)[: int(seconds * SAMPLE_RATE)], SAMPLE_RATE)
+    return path
+
+
 def generate_args(image: str | Path, audio: str | Path, out: str | Path, *flags) -> list[str]:
     """The arguments of ``python -m core generate`` for a portrait, a voice and a take."""
     return [

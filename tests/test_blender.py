@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from blender_runner import build_extension_zip
+from conftest import speech_clip
 
 from core.audio import SAMPLE_RATE, load_audio
 from core.face.analyzer import FaceAnalyzer
@@ -66,9 +67,7 @@ def extension_zip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("audio") / "two_seconds.wav"
-    sf.write(path, load_audio(SAMPLE_AUDIO)[: 2 * SAMPLE_RATE], SAMPLE_RATE)
-    return path
+    return speech_clip(tmp_path_factory.mktemp("audio") / "two_seconds.wav", 2.0)
 
 
 def run_scenario(name: str, zip_path: Path, work: Path, **args) -> dict:

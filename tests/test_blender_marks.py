@@ -12,11 +12,10 @@ import blender_runner
 import cv2
 import numpy as np
 import pytest
-import soundfile as sf
 from blender_runner import build_extension_zip
+from conftest import speech_clip
 
 from core import ENGINE_NAME, __version__
-from core.audio import SAMPLE_RATE, load_audio
 from core.marks.credentials import read_credentials
 from core.marks.label import Label
 from core.marks.watermark_read import read_file
@@ -28,14 +27,12 @@ if importlib.util.find_spec("bpy") is None:
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = Path(__file__).with_name("blender_mark_scenarios.py")
 SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
-SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
 
 
 @pytest.fixture(scope="module")
 def marks(tmp_path_factory) -> dict:
     zip_path = build_extension_zip(tmp_path_factory.mktemp("dist"))
-    clip = tmp_path_factory.mktemp("audio") / "one_second.wav"
-    sf.write(clip, load_audio(SAMPLE_AUDIO)[:SAMPLE_RATE], SAMPLE_RATE)
+    clip = speech_clip(tmp_path_factory.mktemp("audio") / "one_second.wav", 1.0)
     work = tmp_path_factory.mktemp("marks")
     return blender_runner.run_scenario(
         SCENARIOS, "marks", zip_path, work, image=SAMPLE_IMAGE, audio=clip

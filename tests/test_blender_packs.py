@@ -14,10 +14,9 @@ from pathlib import Path
 import blender_runner
 import numpy as np
 import pytest
-import soundfile as sf
 from blender_runner import build_extension_zip
+from conftest import speech_clip
 
-from core.audio import SAMPLE_RATE, load_audio
 from core.runtime.pack_init import LICENSES
 
 if importlib.util.find_spec("bpy") is None:
@@ -26,7 +25,6 @@ if importlib.util.find_spec("bpy") is None:
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = Path(__file__).with_name("blender_pack_scenarios.py")
 SAMPLE_IMAGE = REPO / "samples" / "astronaut.png"
-SAMPLE_AUDIO = REPO / "samples" / "speech.wav"
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +34,7 @@ def zip_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    clip = tmp_path_factory.mktemp("audio") / "one_second.wav"
-    sf.write(clip, load_audio(SAMPLE_AUDIO)[:SAMPLE_RATE], SAMPLE_RATE)
-    return clip
+    return speech_clip(tmp_path_factory.mktemp("audio") / "one_second.wav", 1.0)
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,9 @@ from pathlib import Path
 import neural_standins as standins
 import numpy as np
 import pytest
-import soundfile as sf
-from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args
+from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args, speech_clip
 
-from core.audio import SAMPLE_RATE, compute_features, load_audio
+from core.audio import compute_features, load_audio
 from core.cli import main
 from core.errors import ModelPackError, VasaError
 from core.face.portrait import load_image
@@ -307,8 +306,7 @@ def test_an_lp_curve_changes_the_rendered_frame_and_arkit_channels_then_do_not(r
 
 
 def test_generate_with_a_ditto_pack_end_to_end_then_rerender(pack, photo, tmp_path):
-    clip = tmp_path / "clip.wav"
-    sf.write(clip, load_audio(SAMPLE_AUDIO)[: int(1.2 * SAMPLE_RATE)], SAMPLE_RATE)
+    clip = speech_clip(tmp_path / "clip.wav", 1.2)
     take = tmp_path / "take"
     args = generate_args(SAMPLE_IMAGE, clip, take, "--pack", pack, "--fps", 10, "--seed", 4)
     assert main([*args, "--provider", "cpu", "--quiet", "--no-credentials"]) == 0

@@ -12,12 +12,10 @@ from pathlib import Path
 import neural_standins as standins
 import numpy as np
 import pytest
-import soundfile as sf
-from conftest import SAMPLE_AUDIO, SAMPLE_IMAGE, generate_args
+from conftest import SAMPLE_IMAGE, generate_args, speech_clip
 from scipy.spatial.transform import Rotation
 from scipy.special import softmax
 
-from core.audio import SAMPLE_RATE, load_audio
 from core.cli import main
 from core.face.portrait import load_image
 from core.motion.track import MotionTrack
@@ -191,8 +189,7 @@ def test_paste_back_of_a_turned_crop_keeps_the_photo_outside_the_square():
 
 
 def test_generate_with_a_liveportrait_pack_then_rerender(packs, photo, tmp_path):
-    clip = tmp_path / "clip.wav"
-    sf.write(clip, load_audio(SAMPLE_AUDIO)[: int(1.0 * SAMPLE_RATE)], SAMPLE_RATE)
+    clip = speech_clip(tmp_path / "clip.wav", 1.0)
     take = tmp_path / "take"
     pack = packs["flp"]
     args = generate_args(SAMPLE_IMAGE, clip, take, "--pack", pack, "--fps", 10)
