@@ -421,10 +421,11 @@ def sign_video(module: str, video: Path, take: Path) -> None:
     credentials = importlib.import_module(f"{module}.core.marks.credentials")
     keys = importlib.import_module(f"{module}.core.marks.keys")
     errors = importlib.import_module(f"{module}.core.errors")
+    generation = importlib.import_module(f"{module}.vasa_blender.generation")
     try:
         facts = credentials.take_facts(json.loads((take / "run.json").read_text()))
-        folder = Path(bpy.utils.extension_path_user(module, path="credentials", create=True))
-        credentials.Signer(keys.signing_key(folder), facts).sign_file(video)
+        key = keys.signing_key(generation.credentials_folder())
+        credentials.Signer(key, facts).sign_file(video)
     except (OSError, ValueError, errors.VasaError) as exc:
         raise BatchError(
             f"{video} was rendered but could not be signed ({one_line(exc)}); the .blend is saved."
